@@ -202,3 +202,34 @@ export function readMac(b: Uint8Array, off: number): number {
     (((b[off + 2] << 24) | (b[off + 3] << 16) | (b[off + 4] << 8) | b[off + 5]) >>> 0)
   );
 }
+
+/**
+ * Reads an address from bytes into words (hot-path safe, no allocation):
+ * IPv4 (`af` 4) reads 4 bytes into `out[idx]` and zeroes `out[idx+1..idx+3]`;
+ * IPv6 reads 16 bytes into `out[idx..idx+3]`.
+ */
+export function readAddrWords(b: Uint8Array, off: number, af: number, out: Uint32Array, idx = 0): void {
+  const n = af === 6 ? 4 : 1;
+  for (let i = 0; i < 4; i++) {
+    const o = off + 4 * i;
+    out[idx + i] = i < n ? ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0 : 0;
+  }
+}
+
+/** Writes words as address bytes: 4 bytes (word `idx`) for IPv4, 16 for IPv6. */
+export function writeAddrWords(
+  b: Uint8Array,
+  off: number,
+  af: number,
+  words: ArrayLike<number>,
+  idx = 0,
+): void {
+  const n = af === 6 ? 4 : 1;
+  for (let i = 0; i < n; i++) {
+    const v = words[idx + i];
+    b[off + 4 * i] = v >>> 24;
+    b[off + 4 * i + 1] = (v >>> 16) & 255;
+    b[off + 4 * i + 2] = (v >>> 8) & 255;
+    b[off + 4 * i + 3] = v & 255;
+  }
+}
