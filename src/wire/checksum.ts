@@ -20,7 +20,8 @@
  *   `csum_fold()`) start from `~csum_unfold(check)`, a 32-bit value whose
  *   upper half is all ones, so their sum is never zero: they return
  *   0x0000..0xFFFE, never 0xFFFF, whatever the input. update16/32/128 below
- *   do the same.
+ *   do the same by starting from 0xFFFF (the same residue as 0xFFFF0000,
+ *   zero, but non-zero, and small enough to keep the sum a small integer).
  * Hence an incremental update equals a full recomputation (from a checksum
  * in the right residue class) except in one case: when the updated data is
  * all zero bytes, full recomputation gives 0xFFFF and the update 0x0000. That
@@ -128,9 +129,26 @@ export function ipv4HeaderChecksum(b: Uint8Array, off: number): number {
   return checksumSkip(b, off, (b[off] & 15) << 2, 10);
 }
 
+/** Sum of the 16-bit words of a 20-byte header at `o` (unrolled: the common IPv4 header). */
+export function sum20(b: Uint8Array, o: number): number {
+  return (
+    ((b[o] << 8) | b[o + 1]) +
+    ((b[o + 2] << 8) | b[o + 3]) +
+    ((b[o + 4] << 8) | b[o + 5]) +
+    ((b[o + 6] << 8) | b[o + 7]) +
+    ((b[o + 8] << 8) | b[o + 9]) +
+    ((b[o + 10] << 8) | b[o + 11]) +
+    ((b[o + 12] << 8) | b[o + 13]) +
+    ((b[o + 14] << 8) | b[o + 15]) +
+    ((b[o + 16] << 8) | b[o + 17]) +
+    ((b[o + 18] << 8) | b[o + 19])
+  );
+}
+
 /** Whether the IPv4 header at `off` verifies (what `ip_fast_csum()` checks in ip_rcv). */
 export function ipv4HeaderChecksumOk(b: Uint8Array, off: number): boolean {
-  return fold(sum16(b, off, (b[off] & 15) << 2)) === 0xffff;
+  const hl = (b[off] & 15) << 2;
+  return fold(hl === 20 ? sum20(b, off) : sum16(b, off, hl)) === 0xffff;
 }
 
 /**
@@ -227,7 +245,7 @@ export function l4ChecksumOk6Words(
  * `inet_proto_csum_replace2()`: the result is 0x0000..0xFFFE, never 0xFFFF.
  */
 export function update16(check: number, oldV: number, newV: number): number {
-  return finish(0xffff0000 + (~check & 0xffff) + (~oldV & 0xffff) + (newV & 0xffff));
+  return finish(0xffff + (~check & 0xffff) + (~oldV & 0xffff) + (newV & 0xffff));
 }
 
 /**
@@ -237,7 +255,7 @@ export function update16(check: number, oldV: number, newV: number): number {
  */
 export function update32(check: number, oldW: number, newW: number): number {
   return finish(
-    0xffff0000 + (~check & 0xffff) + (~oldW >>> 16) + (~oldW & 0xffff) + (newW >>> 16) + (newW & 0xffff),
+    0xffff + (~check & 0xffff) + (~oldW >>> 16) + (~oldW & 0xffff) + (newW >>> 16) + (newW & 0xffff),
   );
 }
 
@@ -258,7 +276,7 @@ export function update128(
   newWords: ArrayLike<number>,
   newIdx: number,
 ): number {
-  let acc = 0xffff0000 + (~check & 0xffff);
+  let acc = 0xffff + (~check & 0xffff);
   for (let i = 0; i < 4; i++) {
     const o = ~oldWords[oldIdx + i];
     const n = newWords[newIdx + i];

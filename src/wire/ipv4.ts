@@ -6,7 +6,7 @@
  * `ip_options_compile()` that `ip_rcv_finish()` makes before routing.
  */
 import { EMPTY_BYTES, rd16, rd32, wr16, wr32 } from './bytes.js';
-import { fold, ipv4HeaderChecksum, sum16 } from './checksum.js';
+import { fold, ipv4HeaderChecksum, sum16, sum20 } from './checksum.js';
 import { WireReason } from './reasons.js';
 
 /** Field offsets of the IPv4 header. */
@@ -137,7 +137,8 @@ export function checkIpv4(buf: Uint8Array, off: number, capEnd: number, origEnd:
   if (hl < IPV4.MIN_LEN) return WireReason.IPV4_BAD_IHL;
   if (off + hl > origEnd) return WireReason.IPV4_TRUNCATED;
   if (off + hl > capEnd) return WireReason.IPV4_HEADER_NOT_CAPTURED;
-  if (fold(sum16(buf, off, hl)) !== 0xffff) return WireReason.IPV4_BAD_CHECKSUM;
+  if (fold(hl === IPV4.MIN_LEN ? sum20(buf, off) : sum16(buf, off, hl)) !== 0xffff)
+    return WireReason.IPV4_BAD_CHECKSUM;
   const total = rd16(buf, off + IPV4.TOTAL_LEN);
   if (off + total > origEnd) return WireReason.IPV4_TOTAL_LENGTH_BEYOND_FRAME;
   if (total < hl) return WireReason.IPV4_TOTAL_LENGTH_BELOW_HEADER;

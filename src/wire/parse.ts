@@ -644,60 +644,64 @@ function icmpFields(buf: Uint8Array, l4: number, info: PacketInfo): void {
 
 /**
  * Decodes the upper layer at info.l4Off. `fragment`: a first fragment,
- * decoded when its header is there, never a reason.
+ * decoded when its header is there, never a reason. (One small function per
+ * protocol keeps each path small enough for the optimiser to inline.)
  */
 function l4Body(buf: Uint8Array, info: PacketInfo, fragment: boolean): number {
+  const proto = info.proto;
+  if (proto === IpProto.TCP) return tcpBody(buf, info, fragment);
+  if (proto === IpProto.UDP) return udpBody(buf, info, fragment);
+  if (proto === IpProto.ICMP) return info.af === 4 ? icmpBody(buf, info, fragment) : WireReason.OK;
+  if (proto === IpProto.ICMPV6) return info.af === 6 ? icmpBody(buf, info, fragment) : WireReason.OK;
+  if (proto === IpProto.SCTP) return sctpBody(buf, info, fragment);
+  return WireReason.OK;
+}
+
+function tcpBody(buf: Uint8Array, info: PacketInfo, fragment: boolean): number {
   const l4 = info.l4Off;
-  const capEnd = info.capEnd;
-  const segEnd = info.l3End;
-  switch (info.proto) {
-    case IpProto.TCP: {
-      const r = checkTcp(buf, l4, capEnd, segEnd);
-      if (r !== WireReason.OK && r !== WireReason.TCP_BAD_DATA_OFFSET) return fragment ? WireReason.OK : r;
-      info.sport = rd16(buf, l4 + TCP.SPORT);
-      info.dport = rd16(buf, l4 + TCP.DPORT);
-      info.tcpSeq = rd32(buf, l4 + TCP.SEQ);
-      info.tcpAck = rd32(buf, l4 + TCP.ACK);
-      const b12 = buf[l4 + TCP.DATA_OFF];
-      info.tcpHdrLen = (b12 >>> 4) << 2;
-      info.tcpFlags = ((b12 & 1) << 8) | buf[l4 + TCP.FLAGS];
-      info.tcpWindow = rd16(buf, l4 + TCP.WINDOW);
-      if (!fragment) info.l4Reason = r;
-      return WireReason.OK;
-    }
-    case IpProto.UDP: {
-      const r = checkUdp(buf, l4, capEnd, segEnd);
-      if (r !== WireReason.OK && r !== WireReason.UDP_BAD_LENGTH) return fragment ? WireReason.OK : r;
-      info.sport = rd16(buf, l4 + UDP.SPORT);
-      info.dport = rd16(buf, l4 + UDP.DPORT);
-      info.udpLen = rd16(buf, l4 + UDP.LEN);
-      if (!fragment) info.l4Reason = r;
-      return WireReason.OK;
-    }
-    case IpProto.ICMP: {
-      if (info.af !== 4) return WireReason.OK;
-      const r = checkIcmp(buf, l4, capEnd, segEnd);
-      if (r !== WireReason.OK) return fragment ? WireReason.OK : r;
-      icmpFields(buf, l4, info);
-      return WireReason.OK;
-    }
-    case IpProto.ICMPV6: {
-      if (info.af !== 6) return WireReason.OK;
-      const r = checkIcmpv6(buf, l4, capEnd, segEnd);
-      if (r !== WireReason.OK) return fragment ? WireReason.OK : r;
-      icmpFields(buf, l4, info);
-      return WireReason.OK;
-    }
-    case IpProto.SCTP: {
-      const r = checkSctp(buf, l4, capEnd, segEnd);
-      if (r !== WireReason.OK) return fragment ? WireReason.OK : r;
-      info.sport = rd16(buf, l4 + SCTP.SPORT);
-      info.dport = rd16(buf, l4 + SCTP.DPORT);
-      info.sctpVtag = rd32(buf, l4 + SCTP.VTAG);
-      info.sctpChunkType = buf[l4 + SCTP.CHUNK_TYPE];
-      return WireReason.OK;
-    }
-    default:
-      return WireReason.OK;
-  }
+  const r = checkTcp(buf, l4, info.capEnd, info.l3End);
+  if (r !== WireReason.OK && r !== WireReason.TCP_BAD_DATA_OFFSET) return fragment ? WireReason.OK : r;
+  info.sport = rd16(buf, l4 + TCP.SPORT);
+  info.dport = rd16(buf, l4 + TCP.DPORT);
+  info.tcpSeq = rd32(buf, l4 + TCP.SEQ);
+  info.tcpAck = rd32(buf, l4 + TCP.ACK);
+  const b12 = buf[l4 + TCP.DATA_OFF];
+  info.tcpHdrLen = (b12 >>> 4) << 2;
+  info.tcpFlags = ((b12 & 1) << 8) | buf[l4 + TCP.FLAGS];
+  info.tcpWindow = rd16(buf, l4 + TCP.WINDOW);
+  if (!fragment) info.l4Reason = r;
+  return WireReason.OK;
+}
+
+function udpBody(buf: Uint8Array, info: PacketInfo, fragment: boolean): number {
+  const l4 = info.l4Off;
+  const r = checkUdp(buf, l4, info.capEnd, info.l3End);
+  if (r !== WireReason.OK && r !== WireReason.UDP_BAD_LENGTH) return fragment ? WireReason.OK : r;
+  info.sport = rd16(buf, l4 + UDP.SPORT);
+  info.dport = rd16(buf, l4 + UDP.DPORT);
+  info.udpLen = rd16(buf, l4 + UDP.LEN);
+  if (!fragment) info.l4Reason = r;
+  return WireReason.OK;
+}
+
+function icmpBody(buf: Uint8Array, info: PacketInfo, fragment: boolean): number {
+  const l4 = info.l4Off;
+  const r =
+    info.af === 4
+      ? checkIcmp(buf, l4, info.capEnd, info.l3End)
+      : checkIcmpv6(buf, l4, info.capEnd, info.l3End);
+  if (r !== WireReason.OK) return fragment ? WireReason.OK : r;
+  icmpFields(buf, l4, info);
+  return WireReason.OK;
+}
+
+function sctpBody(buf: Uint8Array, info: PacketInfo, fragment: boolean): number {
+  const l4 = info.l4Off;
+  const r = checkSctp(buf, l4, info.capEnd, info.l3End);
+  if (r !== WireReason.OK) return fragment ? WireReason.OK : r;
+  info.sport = rd16(buf, l4 + SCTP.SPORT);
+  info.dport = rd16(buf, l4 + SCTP.DPORT);
+  info.sctpVtag = rd32(buf, l4 + SCTP.VTAG);
+  info.sctpChunkType = buf[l4 + SCTP.CHUNK_TYPE];
+  return WireReason.OK;
 }
