@@ -63,7 +63,7 @@ export interface EmitContext {
 }
 
 type Fields<T> = { -readonly [K in keyof T as T[K] extends (...args: never[]) => unknown ? never : K]: T[K] };
-type Init<T, Req extends keyof Fields<T>> = Partial<Omit<Fields<T>, 'kind'>> & Pick<Fields<T>, Req>;
+type Init<T, Req extends keyof Fields<T>> = Partial<Omit<Fields<T>, 'kind' | 'af'>> & Pick<Fields<T>, Req>;
 
 function need(cond: boolean, reason: number, offset: number, detail = ''): void {
   if (!cond) throw new ReprError(reason, offset, detail);
