@@ -1,0 +1,302 @@
+/**
+ * One simulated Linux IPVS director: its configuration (links, addresses,
+ * routes, neighbours, sysctls, IPVS services, firewall-mark rules), its
+ * connection table, and the receive path every input frame takes —
+ * netif_receive (MAC filter, VLAN), ARP, ip_rcv / ipv6_rcv checks,
+ * PREROUTING (marks, IPv6 defragmentation), the routing decision, LOCAL_IN
+ * with IPVS's hooks then local delivery, or forwarding.
+ *
+ * The director records the fate of every frame (forwarded, answered by its
+ * own stack, delivered locally without answer, dropped — with a reason) in
+ * `fates`; the frames it sends go to the FrameSink.
+ */
+import { Host } from './host.js';
+import { Sysctls } from './sysctl.js';
+import { Ipvs } from './ctl.js';
+import { FwmarkRules } from './fwmark.js';
+import { ConnTable } from './conn.js';
+import { ConnOps, ConnFlag } from './conn_ops.js';
+import { DirectorEnv, type FrameSink, NullSink } from './env.js';
+import { Fib } from './fib.js';
+import { IpvsCore } from './core.js';
+import { Xmit } from './xmit.js';
+import { HostStack } from './stack/stack.js';
+import { Verdict, Hook } from './hooks.js';
+import { Stats } from './service.js';
+import { Fate, Reason } from './verdict.js';
+import { createSchedulerRegistry } from './sched/index.js';
+import type { SchedulerRegistry } from './sched/scheduler.js';
+import { parseFrame } from '../wire/parse.js';
+import { EtherType } from '../wire/ethernet.js';
+import { readMac } from '../wire/addr.js';
+import { sum16, fold } from '../wire/checksum.js';
+import type { SetupTarget } from '../control/setup.js';
+
+export interface DirectorOptions {
+  /** Seed of the generator behind twos and the random IP IDs (default 1). */
+  seed?: number;
+  /** Cap on connection entries, 0 = none (the SYN-flood defence of --max-conns). */
+  maxConns?: number;
+  sink?: FrameSink;
+  /** Scheduler registry (default: all fourteen). */
+  schedulers?: SchedulerRegistry;
+}
+
+/** Interval of the kernel's defence_work timer (update_defense_level), ms. */
+const DEFENSE_PERIOD_MS = 1000;
+
+export class Director implements SetupTarget {
+  readonly host = new Host();
+  readonly sysctl = new Sysctls();
+  readonly ipvs: Ipvs;
+  readonly fwmarks = new FwmarkRules();
+  readonly env: DirectorEnv;
+  readonly conns: ConnTable;
+  readonly ops: ConnOps;
+  readonly core: IpvsCore;
+  readonly xmit: Xmit;
+  readonly stack: HostStack;
+  /** ipvs->tot_stats. */
+  readonly totStats = new Stats();
+  private nextDefenseMs = 0;
+  /** IPv6 is on once the set-up gives the director an IPv6 address (as the oracle's `ipv6=auto`). */
+  private ipv6On = false;
+  /** nf_defrag_ipv6 is active once an IPv6 service exists. */
+  private v6Defrag = false;
+  private readonly expireCb = (id: number): void => this.ops.expire(id);
+
+  constructor(opts: DirectorOptions = {}) {
+    const seed = opts.seed ?? 1;
+    this.env = new DirectorEnv(this.sysctl, opts.sink ?? new NullSink(), seed);
+    this.ipvs = new Ipvs(
+      opts.schedulers ?? createSchedulerRegistry(),
+      () => this.env.rng.next32(),
+      this.sysctl,
+    );
+    this.conns = new ConnTable({ maxConns: opts.maxConns ?? 0 });
+    const env = this.env;
+    this.ops = new ConnOps({
+      ipvs: this.ipvs,
+      conns: this.conns,
+      get nowMs() {
+        return env.nowMs;
+      },
+    });
+    this.ipvs.connHooks = { expireNodestConns: () => this.ops.flushNodest() };
+    this.xmit = new Xmit(this.env, this.ipvs, this.conns, this.ops);
+    this.core = new IpvsCore(this.env, this.ipvs, this.conns, this.ops, this.xmit, this.totStats);
+    this.stack = new HostStack(this.env);
+    this.env.stack = this.stack;
+    this.env.hooks = this.core;
+    this.configChanged();
+  }
+
+  /** Re-compiles what the hot path uses after the set-up changed (a set-up line or a timed command). */
+  configChanged(): void {
+    this.env.fib = Fib.build(this.host);
+    this.core.rebuild();
+    this.ipv6On = this.host.localAddresses().some((a) => a.af === 6);
+    this.v6Defrag = this.ipvs.services.some((s) => s.af === 6);
+    this.updateDefenseLevel();
+  }
+
+  /**
+   * update_defense_level: drop_packet, secure_tcp (and drop_entry) in their
+   * "always on" mode 3, or in modes 1/2 while memory is short — which the
+   * simulator takes to mean the connection table is within amemthresh
+   * entries of its --max-conns cap.
+   */
+  private updateDefenseLevel(): void {
+    const s = this.sysctl;
+    const cap = this.conns.maxConns;
+    const nomem = cap > 0 && cap - this.conns.size < s.vs('amemthresh');
+    const dp = s.vs('drop_packet');
+    const am = s.vs('amemthresh');
+    const avail = cap - this.conns.size;
+    if (dp === 3) this.core.dropRate = s.vs('am_droprate');
+    else if ((dp === 1 || dp === 2) && nomem) this.core.dropRate = Math.floor(am / Math.max(1, am - avail));
+    else this.core.dropRate = 0;
+    const st = s.vs('secure_tcp');
+    this.core.secureTcp = st === 3 || ((st === 1 || st === 2) && nomem);
+  }
+
+  /**
+   * Simulated time moves to `nowMs` (milliseconds since the first frame):
+   * connection timers that are due fire in order, then the stack's timers.
+   */
+  advance(nowMs: number): void {
+    const env = this.env;
+    if (nowMs < env.nowMs) nowMs = env.nowMs;
+    this.conns.expire(nowMs, (id) => {
+      env.nowMs = Math.max(env.nowMs, this.conns.expires[id]);
+      this.expireCb(id);
+    });
+    env.nowMs = nowMs;
+    this.ipvs.now = nowMs / 1000;
+    this.stack.tick(nowMs);
+    if (nowMs >= this.nextDefenseMs) {
+      this.updateDefenseLevel();
+      this.nextDefenseMs = nowMs + DEFENSE_PERIOD_MS;
+    }
+  }
+
+  /**
+   * Processes one frame received on link `link` (the frame is buf[off, off+capLen),
+   * origLen bytes on the wire). Its fate is in env.fate / env.reason afterwards
+   * and counted in env.fates. The frame's bytes may be rewritten in place.
+   */
+  receive(link: number, buf: Uint8Array, off: number, capLen: number, origLen: number): void {
+    const env = this.env;
+    const info = env.info;
+    env.fate = -1;
+    env.reason = 0;
+    env.outCount = 0;
+    env.heldReleased = 0;
+    env.fates.framesIn++;
+    const r = parseFrame(buf, off, capLen, origLen, info);
+    if (r !== 0) {
+      env.fates.malformed[r]++;
+      env.setFate(Fate.DROPPED, Reason.MALFORMED);
+    } else {
+      this.l2(link, buf, off, capLen);
+    }
+    if (env.fate < 0) env.setFate(Fate.DROPPED, Reason.NOT_HANDLED);
+    env.fates.count(env.fate, env.reason);
+    if (env.heldReleased > 0) env.fates.release(env.fate, env.reason, env.heldReleased);
+  }
+
+  private l2(link: number, buf: Uint8Array, off: number, capLen: number): void {
+    const env = this.env;
+    const info = env.info;
+    const group = (buf[off] & 1) !== 0;
+    if (!group && readMac(buf, off) !== env.fib.linkMac[link]) {
+      env.drop(Reason.NOT_FOR_US);
+      return;
+    }
+    // no VLAN devices: only a priority tag (VID 0) is handled, as untagged
+    if (info.vlanCount > 0 && !(info.vlanCount === 1 && (info.vlanTci0 & 0xfff) === 0)) {
+      env.drop(Reason.VLAN_NO_INTERFACE);
+      return;
+    }
+    switch (info.etherType) {
+      case EtherType.ARP:
+        this.stack.arpRcv(buf, off, capLen, link);
+        return;
+      case EtherType.IPV4:
+        this.ipRcv(link, buf, off, capLen, group);
+        return;
+      case EtherType.IPV6:
+        if (!this.ipv6On) {
+          env.drop(Reason.IPV6_DISABLED);
+          return;
+        }
+        this.ipRcv(link, buf, off, capLen, group);
+        return;
+      default:
+        env.drop(Reason.UNKNOWN_ETHERTYPE);
+    }
+  }
+
+  /** ip_rcv / ipv6_rcv, PREROUTING, the routing decision, then local delivery or forwarding. */
+  private ipRcv(link: number, buf: Uint8Array, off: number, capLen: number, group: boolean): void {
+    const env = this.env;
+    const info = env.info;
+    const skb = env.skb;
+    const af = info.af;
+    const l3 = info.l3Off;
+    const len = info.ipTotalLen;
+    const cap = Math.min(len, off + capLen - l3);
+    skb.set(buf, l3, len, cap, af);
+    skb.inLink = link;
+    skb.mark = 0;
+    if (af === 4) {
+      // ip_rcv_core: the header checksum must be right
+      if (fold(sum16(buf, l3, info.ipHdrLen, 0)) !== 0xffff) {
+        env.drop(Reason.IPV4_BAD_CHECKSUM);
+        return;
+      }
+    }
+    // PREROUTING: mangle (firewall marks)
+    skb.mark = this.fwmarks.mark(af, info.proto, info.saddr, info.daddr, info.sport, info.dport, link);
+    if (af === 6 && this.v6Defrag && info.isFragment) {
+      if (!this.stack.defrag6()) return;
+    }
+    // routing decision
+    if (!this.checkSource(af, info.saddr)) {
+      env.drop(Reason.MARTIAN_SOURCE);
+      return;
+    }
+    const fib = env.fib;
+    if (fib.isLocal(af, info.daddr, 0)) {
+      this.localIn();
+      return;
+    }
+    if (group || this.isGroupAddress(af, info.daddr)) {
+      // broadcast / multicast to a group the director has not joined: nothing answers
+      this.stack.localDeliver();
+      return;
+    }
+    if (af === 4 && this.isMartianDest(info.daddr[0])) {
+      env.drop(Reason.MARTIAN_DESTINATION);
+      return;
+    }
+    const forwarding = af === 4 ? this.sysctl.ipForward : this.sysctl.ipv6Forward;
+    if (!forwarding) {
+      env.drop(Reason.FORWARDING_DISABLED);
+      return;
+    }
+    this.stack.forward();
+  }
+
+  /** ip_local_deliver (IPv4 reassembly) + LOCAL_IN: IPVS's out then in hook, then the local stack. */
+  private localIn(): void {
+    const env = this.env;
+    if (env.skb.af === 4 && env.info.isFragment) {
+      if (!this.stack.gatherFrags(Hook.LOCAL_IN)) return;
+    }
+    let v = this.core.outHook(Hook.LOCAL_IN);
+    if (v === Verdict.ACCEPT) v = this.core.inHook(Hook.LOCAL_IN);
+    if (v === Verdict.ACCEPT) this.stack.localDeliver();
+    else if (v === Verdict.DROP && env.fate < 0) env.drop(Reason.IPVS_DROP);
+  }
+
+  /** Source-address checks of ip_route_input_slow / fib_validate_source (martians, our own address). */
+  private checkSource(af: number, s: Uint32Array): boolean {
+    if (af === 4) {
+      const a = s[0] >>> 0;
+      const top = a >>> 24;
+      if (top >= 224 || a === 0xffffffff) return false; // multicast, limited broadcast
+      if (top === 127 && !this.sysctl.routeLocalnet) return false;
+      if (top === 0 && a !== 0) return false; // zeronet (0.0.0.0 itself is allowed toward broadcast)
+      if (this.env.fib.isLocal4(a) && !this.sysctl.acceptLocal) return false;
+      return true;
+    }
+    if (s[0] >>> 24 === 0xff) return false; // multicast source
+    if (s[0] === 0 && s[1] === 0 && s[2] === 0 && s[3] === 1) return false; // ::1
+    if (this.env.fib.isLocal6(s, 0)) return false;
+    return true;
+  }
+
+  private isMartianDest(d: number): boolean {
+    const top = d >>> 24;
+    return top === 0 || top === 127;
+  }
+
+  private isGroupAddress(af: number, d: Uint32Array): boolean {
+    if (af === 4) {
+      const a = d[0] >>> 0;
+      return a === 0xffffffff || a >>> 28 === 14 || this.host.isSubnetBroadcast(a);
+    }
+    return d[0] >>> 24 === 0xff;
+  }
+
+  /** Connection entries, for listings (`ipvsadm -Lc`) and tests. */
+  connCount(): number {
+    return this.conns.size;
+  }
+
+  /** True when `id` is a persistence template. */
+  isTemplate(id: number): boolean {
+    return (this.conns.flags[id] & ConnFlag.TEMPLATE) !== 0;
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * The director's forwarding information compiled for the hot path: local
+ * addresses, routes (longest prefix first) and neighbours as plain numbers in
+ * typed arrays, rebuilt from the control-plane `Host` whenever the set-up
+ * changes (`Fib.build`). Lookups never allocate and never build strings.
+ *
+ * An address is four 32-bit words (IPv4 in word 0), see wire/addr.ts. Lookups
+ * take the words from a `Uint32Array` at an index (the packet scratch) and
+ * answer by writing into the reused `FibResult`.
+ */
+import type { Host } from './host.js';
+
+/** Result of a route lookup (one instance per caller, reused). */
+export class FibResult {
+  /** Egress link index, or -1 when there is no route. */
+  link = -1;
+  /** Next hop (the gateway, or the destination itself when directly connected). */
+  readonly nextHop = new Uint32Array(4);
+  /** Preferred source address toward the destination (zero when the link has none of the family). */
+  readonly src = new Uint32Array(4);
+  /** The destination is one of the director's own addresses (RTN_LOCAL). */
+  local = false;
+  /** MTU of the egress link. */
+  mtu = 0;
+  /** Index of the route used (for explain/tracing), -1 for local. */
+  route = -1;
+}
+
+const MAX_ROUTES = 4096;
+
+export class Fib {
+  /** MAC (48-bit number) of each link, by link index. */
+  linkMac: Float64Array = new Float64Array(0);
+  linkMtu: Int32Array = new Int32Array(0);
+  linkCount = 0;
+
+  // local addresses
+  private local4 = new Set<number>();
+  private local6: Uint32Array = new Uint32Array(0);
+  private local6Count = 0;
+
+  // routes, longest prefix first: [w0..w3 prefix, w0..w3 mask] per route
+  private r4Prefix = new Uint32Array(0);
+  private r4Mask = new Uint32Array(0);
+  private r4Gw = new Uint32Array(0);
+  private r4Link = new Int32Array(0);
+  private r4Src = new Uint32Array(0);
+  private r4Count = 0;
+  private r6Prefix = new Uint32Array(0);
+  private r6Mask = new Uint32Array(0);
+  private r6Gw = new Uint32Array(0);
+  private r6HasGw = new Uint8Array(0);
+  private r6Link = new Int32Array(0);
+  private r6Src = new Uint32Array(0);
+  private r6Count = 0;
+
+  // neighbours
+  private neigh4 = new Map<number, number>(); // ip word -> index
+  private n4Mac = new Float64Array(0);
+  private n4Link = new Int32Array(0);
+  private n6Addr = new Uint32Array(0);
+  private n6Mac = new Float64Array(0);
+  private n6Link = new Int32Array(0);
+  private n6Count = 0;
+
+  /** Compiles the host's configuration. */
+  static build(host: Host): Fib {
+    const f = new Fib();
+    const links = host.links;
+    f.linkCount = links.length;
+    f.linkMac = new Float64Array(links.length);
+    f.linkMtu = new Int32Array(links.length);
+    for (const l of links) {
+      f.linkMac[l.index] = l.mac;
+      f.linkMtu[l.index] = l.mtu;
+    }
+    const l6: number[] = [];
+    for (const a of host.localAddresses()) {
+      if (a.af === 4) f.local4.add(a.w0);
+      else l6.push(a.w0, a.w1, a.w2, a.w3);
+    }
+    f.local6 = Uint32Array.from(l6);
+    f.local6Count = l6.length / 4;
+
+    const routes = host.allRoutes().slice(0, MAX_ROUTES);
+    const v4 = routes.filter((r) => r.af === 4);
+    const v6 = routes.filter((r) => r.af === 6);
+    f.r4Count = v4.length;
+    f.r4Prefix = new Uint32Array(v4.length);
+    f.r4Mask = new Uint32Array(v4.length);
+    f.r4Gw = new Uint32Array(v4.length);
+    f.r4Link = new Int32Array(v4.length);
+    f.r4Src = new Uint32Array(v4.length);
+    v4.forEach((r, i) => {
+      f.r4Prefix[i] = r.prefix.w0;
+      f.r4Mask[i] = r.plen === 0 ? 0 : (~0 << (32 - r.plen)) >>> 0;
+      f.r4Gw[i] = r.via ? r.via.w0 : 0;
+      f.r4Link[i] = r.link.index;
+      const src = host.sourceFor(r.via ?? r.prefix, r);
+      f.r4Src[i] = src && src.af === 4 ? src.w0 : 0;
+    });
+    f.r6Count = v6.length;
+    f.r6Prefix = new Uint32Array(v6.length * 4);
+    f.r6Mask = new Uint32Array(v6.length * 4);
+    f.r6Gw = new Uint32Array(v6.length * 4);
+    f.r6HasGw = new Uint8Array(v6.length);
+    f.r6Link = new Int32Array(v6.length);
+    f.r6Src = new Uint32Array(v6.length * 4);
+    v6.forEach((r, i) => {
+      for (let w = 0; w < 4; w++) {
+        f.r6Prefix[i * 4 + w] = r.prefix.word(w);
+        const keep = Math.max(0, Math.min(32, r.plen - 32 * w));
+        f.r6Mask[i * 4 + w] = keep === 0 ? 0 : keep === 32 ? 0xffffffff : (~0 << (32 - keep)) >>> 0;
+        f.r6Gw[i * 4 + w] = r.via ? r.via.word(w) : 0;
+      }
+      f.r6HasGw[i] = r.via ? 1 : 0;
+      f.r6Link[i] = r.link.index;
+      const src = host.sourceFor(r.via ?? r.prefix, r);
+      if (src && src.af === 6) for (let w = 0; w < 4; w++) f.r6Src[i * 4 + w] = src.word(w);
+    });
+
+    const n4: { w: number; mac: number; link: number }[] = [];
+    const n6: { a: number[]; mac: number; link: number }[] = [];
+    for (const n of host.neighbours()) {
+      if (n.addr.af === 4) n4.push({ w: n.addr.w0, mac: n.mac, link: n.link.index });
+      else n6.push({ a: [n.addr.w0, n.addr.w1, n.addr.w2, n.addr.w3], mac: n.mac, link: n.link.index });
+    }
+    f.n4Mac = new Float64Array(n4.length);
+    f.n4Link = new Int32Array(n4.length);
+    n4.forEach((n, i) => {
+      f.neigh4.set(n.w, i);
+      f.n4Mac[i] = n.mac;
+      f.n4Link[i] = n.link;
+    });
+    f.n6Count = n6.length;
+    f.n6Addr = new Uint32Array(n6.length * 4);
+    f.n6Mac = new Float64Array(n6.length);
+    f.n6Link = new Int32Array(n6.length);
+    n6.forEach((n, i) => {
+      f.n6Addr.set(n.a, i * 4);
+      f.n6Mac[i] = n.mac;
+      f.n6Link[i] = n.link;
+    });
+    return f;
+  }
+
+  /** Is the IPv4 address (word) one of the director's own? */
+  isLocal4(w: number): boolean {
+    return this.local4.has(w >>> 0);
+  }
+
+  /** Is the IPv6 address at a[i..i+3] one of the director's own? */
+  isLocal6(a: Uint32Array, i: number): boolean {
+    const l = this.local6;
+    for (let k = 0; k < this.local6Count; k++) {
+      const o = k * 4;
+      if (l[o] === a[i] && l[o + 1] === a[i + 1] && l[o + 2] === a[i + 2] && l[o + 3] === a[i + 3])
+        return true;
+    }
+    return false;
+  }
+
+  isLocal(af: number, a: Uint32Array, i: number): boolean {
+    return af === 4 ? this.local4.has(a[i]) : this.isLocal6(a, i);
+  }
+
+  /**
+   * Route lookup (ip_route_output / fib lookup): fills `out`. A local
+   * destination answers `local = true` (the loopback route); otherwise the
+   * longest matching prefix gives link, next hop and preferred source.
+   */
+  lookup(af: number, a: Uint32Array, i: number, out: FibResult): boolean {
+    out.local = false;
+    out.route = -1;
+    if (this.isLocal(af, a, i)) {
+      out.local = true;
+      out.link = -1;
+      out.mtu = 65536;
+      for (let w = 0; w < 4; w++) {
+        out.nextHop[w] = a[i + w];
+        out.src[w] = a[i + w];
+      }
+      return true;
+    }
+    if (af === 4) {
+      const d = a[i] >>> 0;
+      for (let r = 0; r < this.r4Count; r++) {
+        if ((d & this.r4Mask[r]) >>> 0 === this.r4Prefix[r]) {
+          out.route = r;
+          out.link = this.r4Link[r];
+          out.mtu = this.linkMtu[out.link];
+          out.nextHop[0] = this.r4Gw[r] !== 0 ? this.r4Gw[r] : d;
+          out.nextHop[1] = out.nextHop[2] = out.nextHop[3] = 0;
+          out.src[0] = this.r4Src[r];
+          out.src[1] = out.src[2] = out.src[3] = 0;
+          return true;
+        }
+      }
+    } else {
+      for (let r = 0; r < this.r6Count; r++) {
+        const o = r * 4;
+        if (
+          (a[i] & this.r6Mask[o]) >>> 0 === this.r6Prefix[o] &&
+          (a[i + 1] & this.r6Mask[o + 1]) >>> 0 === this.r6Prefix[o + 1] &&
+          (a[i + 2] & this.r6Mask[o + 2]) >>> 0 === this.r6Prefix[o + 2] &&
+          (a[i + 3] & this.r6Mask[o + 3]) >>> 0 === this.r6Prefix[o + 3]
+        ) {
+          out.route = r;
+          out.link = this.r6Link[r];
+          out.mtu = this.linkMtu[out.link];
+          const gw = this.r6HasGw[r] === 1;
+          for (let w = 0; w < 4; w++) {
+            out.nextHop[w] = gw ? this.r6Gw[o + w] : a[i + w];
+            out.src[w] = this.r6Src[o + w];
+          }
+          return true;
+        }
+      }
+    }
+    out.link = -1;
+    return false;
+  }
+
+  /**
+   * MAC of a neighbour on `link` (NUD_PERMANENT entries from `ip neigh add`),
+   * or -1 when unresolved.
+   */
+  neighbour(af: number, a: Uint32Array, i: number, link: number): number {
+    if (af === 4) {
+      const k = this.neigh4.get(a[i] >>> 0);
+      if (k === undefined || this.n4Link[k] !== link) return -1;
+      return this.n4Mac[k];
+    }
+    const n = this.n6Addr;
+    for (let k = 0; k < this.n6Count; k++) {
+      const o = k * 4;
+      if (
+        n[o] === a[i] &&
+        n[o + 1] === a[i + 1] &&
+        n[o + 2] === a[i + 2] &&
+        n[o + 3] === a[i + 3] &&
+        this.n6Link[k] === link
+      )
+        return this.n6Mac[k];
+    }
+    return -1;
+  }
+}

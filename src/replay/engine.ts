@@ -1,0 +1,396 @@
+/**
+ * The replay engine: a director built from a set-up script, fed the frames
+ * of one or more captures merged by timestamp, writing what it sends. It is
+ * what `ipvs-sim replay` runs, and what `explain`, `ipvsadm --after`,
+ * `sched-report` and the benchmarks build on.
+ *
+ * Frames are pulled from the capture readers (no copy, no object per frame),
+ * handed to Director.receive, and the director's output frames are written
+ * with the timestamp of the input frame that caused them plus k µs (k = 1, 2,
+ * … over everything that input caused), as the oracle stamps them. Timed
+ * set-up commands (`@SECONDS …`) are applied when the replay reaches the first
+ * frame at or after first-frame + SECONDS; later ones after the last frame.
+ *
+ * The loop yields to the event loop every few thousand frames so SIGINT /
+ * SIGTERM can stop it cleanly (`requestStop`): outputs are then flushed and
+ * closed as valid captures.
+ */
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { Director } from '../ipvs/director.js';
+import type { FrameSink } from '../ipvs/env.js';
+import { FATE_NAMES, REASON_NAMES, REASON_COUNT } from '../ipvs/verdict.js';
+import { WIRE_REASON_NAMES } from '../wire/reasons.js';
+import { openCapture, type CaptureReader } from '../capture/reader.js';
+import { CaptureFormatError } from '../capture/errors.js';
+import { openOutput, createPcapWriter, type CaptureWriter } from '../capture/writer.js';
+import {
+  parseSetup,
+  applySetupCommand,
+  validateSetup,
+  type SetupScript,
+  type SetupCommand,
+} from '../control/setup.js';
+import { readMac } from '../wire/addr.js';
+
+export interface ReplayInputSpec {
+  /** Capture file. */
+  path: string;
+  /** Director interface the frames arrive on; null: by destination MAC (else the first interface). */
+  iface: string | null;
+}
+
+export interface ReplayConfig {
+  /** The set-up script's text and the name used in error messages. */
+  setupText: string;
+  setupFile: string;
+  lenient?: boolean;
+  inputs: readonly ReplayInputSpec[];
+  /** Write DIR/IFACE.pcap for every director interface. */
+  outDir?: string | null;
+  /** Write one capture (pcapng with one interface per director interface, or pcap when the name ends in .pcap). */
+  outFile?: string | null;
+  seed?: number;
+  maxConns?: number;
+  /** Called with each set-up warning (--lenient skips). */
+  onWarning?: (message: string) => void;
+  /** Called every `progressEvery` frames (and at the end) with bytes read so far. */
+  onProgress?: (bytesRead: number, framesRead: number) => void;
+  progressEvery?: number;
+  /** Called after each input frame is processed (explain mode); null in a plain replay. */
+  onFrame?: ((frameNo: number, director: Director) => void) | null;
+  /** Sink to use instead of writing files (tests, benchmarks). */
+  sink?: FrameSink | null;
+}
+
+export interface FateCounts {
+  forwarded: number;
+  answered: number;
+  local: number;
+  dropped: number;
+  held: number;
+}
+
+export interface ReplaySummary {
+  framesIn: number;
+  framesOut: number;
+  /** Output frames per director interface. */
+  framesOutPerInterface: Record<string, number>;
+  fates: FateCounts;
+  /** Frames per fate and reason (reasons with a zero count left out). */
+  reasons: Record<string, Record<string, number>>;
+  /** Malformed frames per wire reason. */
+  malformed: Record<string, number>;
+  /** Simulated duration: last frame time - first frame time, seconds. */
+  simulatedSeconds: number;
+  /** A malformed capture stopped the replay here (everything before it was processed and written). */
+  captureError: { file: string; byteOffset: number; frameNo: number; message: string } | null;
+  /** The replay was stopped by this signal. */
+  interruptedBy: string | null;
+  outputs: string[];
+}
+
+interface Input {
+  reader: CaptureReader;
+  /** Link of each capture interface (by allInterfaces index); -1: by destination MAC. */
+  linkOf: number[];
+  fixedLink: number;
+  size: number;
+  /** A frame is ready in the reader. */
+  ready: boolean;
+}
+
+/** Frames between yields to the event loop (signals) and progress reports. */
+const YIELD_EVERY = 16384;
+
+class WriterSink implements FrameSink {
+  sec = 0;
+  nsec = 0;
+  k = 0;
+  readonly perLink: Float64Array;
+  private readonly scratch = new Uint8Array(65536 + 512);
+  constructor(
+    private readonly writers: (CaptureWriter | null)[],
+    private readonly single: CaptureWriter | null,
+    links: number,
+  ) {
+    this.perLink = new Float64Array(links);
+  }
+
+  emit(
+    link: number,
+    hdr: Uint8Array,
+    hdrOff: number,
+    hdrLen: number,
+    body: Uint8Array,
+    bodyOff: number,
+    bodyLen: number,
+    origLen: number,
+  ): void {
+    this.k++;
+    this.perLink[link]++;
+    let nsec = this.nsec + this.k * 1000;
+    let sec = this.sec;
+    if (nsec >= 1e9) {
+      sec += Math.floor(nsec / 1e9);
+      nsec %= 1e9;
+    }
+    const s = this.scratch;
+    s.set(hdr.subarray(hdrOff, hdrOff + hdrLen), 0);
+    s.set(body.subarray(bodyOff, bodyOff + bodyLen), hdrLen);
+    const len = hdrLen + bodyLen;
+    const w = this.single ?? this.writers[link];
+    if (w) w.write(this.single ? link : 0, s, 0, len, origLen, sec, nsec);
+  }
+}
+
+export class Replay {
+  readonly director: Director;
+  readonly script: SetupScript;
+  private readonly cfg: ReplayConfig;
+  private readonly inputs: Input[] = [];
+  private writers: (CaptureWriter | null)[] = [];
+  private single: CaptureWriter | null = null;
+  private sink: WriterSink | null = null;
+  private stopSignal: string | null = null;
+  private timedNext = 0;
+  private firstSec = -1;
+  private firstNsec = 0;
+  private lastMs = 0;
+  private captureError: ReplaySummary['captureError'] = null;
+  private framesRead = 0;
+  /** Progress callback (bytes read, frames read), called every few thousand frames and at the end. */
+  onProgress: ((bytesRead: number, framesRead: number) => void) | null;
+
+  constructor(cfg: ReplayConfig) {
+    this.cfg = cfg;
+    this.onProgress = cfg.onProgress ?? null;
+    this.script = parseSetup(cfg.setupText, { file: cfg.setupFile, lenient: cfg.lenient === true });
+    for (const w of this.script.warnings) cfg.onWarning?.(w);
+    const make = (): Director => new Director({ seed: cfg.seed ?? 1, maxConns: cfg.maxConns ?? 0 });
+    validateSetup(this.script, make);
+    this.director = make();
+    for (const c of this.script.commands) applySetupCommand(c, this.director);
+    this.director.configChanged();
+  }
+
+  /** Opens inputs and outputs. Throws CaptureFormatError / CaptureReadError / CaptureWriteError. */
+  open(): void {
+    const d = this.director;
+    const links = d.host.links;
+    for (const spec of this.cfg.inputs) {
+      let fixed = -1;
+      if (spec.iface !== null) {
+        const l = d.host.findLink(spec.iface);
+        if (!l)
+          throw new Error(`--in ${spec.iface}=${spec.path}: the set-up has no interface '${spec.iface}'`);
+        fixed = l.index;
+      }
+      const reader = openCapture(spec.path);
+      let size = 0;
+      try {
+        size = statSync(spec.path).size;
+      } catch {
+        size = 0;
+      }
+      this.inputs.push({ reader, linkOf: [], fixedLink: fixed, size, ready: false });
+    }
+    const names = links.map((l) => l.name);
+    if (this.cfg.sink) {
+      // caller-provided sink (tests, benchmarks)
+    } else if (this.cfg.outDir) {
+      const nano = this.inputs.some((i) => i.reader.nanosecond);
+      this.writers = names.map((n) =>
+        createPcapWriter(path.join(this.cfg.outDir as string, `${n}.pcap`), { nanosecond: nano }),
+      );
+    } else if (this.cfg.outFile) {
+      this.single = openOutput(this.cfg.outFile, names);
+    }
+    if (!this.cfg.sink) {
+      this.sink = new WriterSink(this.writers, this.single, links.length);
+      d.env.sink = this.sink;
+    } else {
+      d.env.sink = this.cfg.sink;
+    }
+  }
+
+  /** Asks the loop to stop after the current frame (SIGINT / SIGTERM). */
+  requestStop(signal: string): void {
+    this.stopSignal = signal;
+  }
+
+  /** Names of the files written. */
+  outputs(): string[] {
+    if (this.single) return [this.single.file];
+    return this.writers.filter((w): w is CaptureWriter => w !== null).map((w) => w.file);
+  }
+
+  private linkFor(inp: Input): number {
+    if (inp.fixedLink >= 0) return inp.fixedLink;
+    const r = inp.reader;
+    let l = inp.linkOf[r.ifaceIndex];
+    if (l === undefined) {
+      const iface = r.allInterfaces[r.ifaceIndex];
+      const named = iface && iface.name ? this.director.host.findLink(iface.name) : undefined;
+      l = named ? named.index : -1;
+      inp.linkOf[r.ifaceIndex] = l;
+    }
+    if (l >= 0) return l;
+    if (r.capLen >= 6) {
+      const byMac = this.director.host.linkByMac(readMac(r.buf, r.off));
+      if (byMac) return byMac.index;
+    }
+    return 0;
+  }
+
+  /** Advances an input to its next frame; false at its end (or on its error, recorded). */
+  private pull(inp: Input): boolean {
+    try {
+      inp.ready = inp.reader.next();
+    } catch (e) {
+      if (e instanceof CaptureFormatError) {
+        this.captureError = {
+          file: e.file,
+          byteOffset: e.byteOffset,
+          frameNo: e.frameNo,
+          message: e.message,
+        };
+        inp.ready = false;
+        return false;
+      }
+      throw e;
+    }
+    return inp.ready;
+  }
+
+  private applyTimed(upToMs: number): void {
+    const timed = this.script.timed;
+    while (this.timedNext < timed.length && (timed[this.timedNext].atSeconds as number) * 1000 <= upToMs) {
+      this.applyCommand(timed[this.timedNext++]);
+    }
+  }
+
+  private applyCommand(c: SetupCommand): void {
+    applySetupCommand(c, this.director);
+    this.director.configChanged();
+  }
+
+  /** Runs the replay to the end (or to a capture error, or a stop request). */
+  async run(): Promise<ReplaySummary> {
+    const d = this.director;
+    const env = d.env;
+    const inputs = this.inputs;
+    for (const inp of inputs) if (!this.captureError) this.pull(inp);
+    const onFrame = this.cfg.onFrame ?? null;
+    const every = this.cfg.progressEvery ?? YIELD_EVERY;
+    let sinceYield = 0;
+    for (;;) {
+      if (this.captureError || this.stopSignal) break;
+      // the input whose frame comes first (ties: input order)
+      let best: Input | null = null;
+      for (const inp of inputs) {
+        if (!inp.ready) continue;
+        const r = inp.reader;
+        if (
+          best === null ||
+          r.tsSec < best.reader.tsSec ||
+          (r.tsSec === best.reader.tsSec && r.tsNsec < best.reader.tsNsec)
+        )
+          best = inp;
+      }
+      if (best === null) break;
+      const r = best.reader;
+      if (this.firstSec < 0) {
+        this.firstSec = r.tsSec;
+        this.firstNsec = r.tsNsec;
+      }
+      const nowMs = (r.tsSec - this.firstSec) * 1000 + (r.tsNsec - this.firstNsec) / 1e6;
+      this.lastMs = nowMs;
+      this.applyTimed(nowMs);
+      d.advance(nowMs);
+      if (this.sink) {
+        this.sink.sec = r.tsSec;
+        this.sink.nsec = r.tsNsec;
+        this.sink.k = 0;
+      }
+      d.receive(this.linkFor(best), r.buf, r.off, r.capLen, r.origLen);
+      if (onFrame) onFrame(this.framesRead, d);
+      this.framesRead++;
+      this.pull(best);
+      if (++sinceYield >= every) {
+        sinceYield = 0;
+        this.onProgress?.(this.bytesRead(), this.framesRead);
+        await new Promise((res) => setImmediate(res));
+      }
+    }
+    if (!this.captureError && !this.stopSignal) {
+      // timed commands after the last frame
+      while (this.timedNext < this.script.timed.length)
+        this.applyCommand(this.script.timed[this.timedNext++]);
+    }
+    this.onProgress?.(this.bytesRead(), this.framesRead);
+    void env;
+    return this.summary();
+  }
+
+  /** Bytes of the inputs consumed so far (for progress). */
+  bytesRead(): number {
+    let n = 0;
+    for (const inp of this.inputs) n += inp.ready ? inp.reader.recordOffset : inp.size;
+    return n;
+  }
+
+  /** Total size of the inputs. */
+  totalBytes(): number {
+    return this.inputs.reduce((a, i) => a + i.size, 0);
+  }
+
+  /** Flushes and closes every output and input (idempotent). */
+  close(): void {
+    for (const w of this.writers) w?.close();
+    this.single?.close();
+    for (const inp of this.inputs) inp.reader.close();
+  }
+
+  summary(): ReplaySummary {
+    const d = this.director;
+    const f = d.env.fates;
+    const reasons: Record<string, Record<string, number>> = {};
+    for (let fate = 0; fate < FATE_NAMES.length; fate++) {
+      const per: Record<string, number> = {};
+      for (let r = 0; r < REASON_COUNT; r++) {
+        const n = f.byReason[fate * REASON_COUNT + r];
+        if (n) per[REASON_NAMES[r]] = n;
+      }
+      if (Object.keys(per).length) reasons[FATE_NAMES[fate]] = per;
+    }
+    const malformed: Record<string, number> = {};
+    for (let i = 0; i < f.malformed.length; i++)
+      if (f.malformed[i]) malformed[WIRE_REASON_NAMES[i]] = f.malformed[i];
+    const perIf: Record<string, number> = {};
+    let out = 0;
+    d.host.links.forEach((l) => {
+      const n = this.sink ? this.sink.perLink[l.index] : 0;
+      perIf[l.name] = n;
+      out += n;
+    });
+    return {
+      framesIn: f.framesIn,
+      framesOut: out,
+      framesOutPerInterface: perIf,
+      fates: {
+        forwarded: f.fates[0],
+        answered: f.fates[1],
+        local: f.fates[2],
+        dropped: f.fates[3],
+        held: f.fates[4],
+      },
+      reasons,
+      malformed,
+      simulatedSeconds: this.lastMs / 1000,
+      captureError: this.captureError,
+      interruptedBy: this.stopSignal,
+      outputs: this.outputs(),
+    };
+  }
+}
