@@ -17,8 +17,9 @@
  *   value here is the one of the oracle's 512 MB guest.
  * - lblc_expiration / lblcr_expiration exist once those schedulers' modules
  *   are loaded (24 h, printed in seconds).
- * - debug_level exists only on kernels built with CONFIG_IP_VS_DEBUG (not
- *   Debian's); conntrack needs CONFIG_IP_VS_NFCT (Debian has it).
+ * - debug_level exists only on kernels built with CONFIG_IP_VS_DEBUG: Debian's
+ *   6.1 (the oracle) has no such key, so it is not accepted; conntrack needs
+ *   CONFIG_IP_VS_NFCT (Debian has it).
  * - est_cpulist / est_nice appeared in 6.2 and are not 6.1 keys.
  */
 export const VS_DEFAULTS: Readonly<Record<string, number | string>> = {
@@ -51,7 +52,6 @@ export const VS_DEFAULTS: Readonly<Record<string, number | string>> = {
   sync_sock_size: 0,
   sync_threshold: '3\t50',
   sync_version: 1,
-  debug_level: 0,
 };
 
 /** net.ipv4.vs.* keys whose value changes the simulation. */

@@ -661,7 +661,8 @@ export function parseIpvsadmArgs(argv: readonly string[], program = 'ipvsadm'): 
         break;
       case 'w':
         setOption('weight');
-        ce.dest.weight = stringToNumber(optarg, 0, 65535);
+        // Debian's ipvsadm 1.31 carries a patch raising the weight limit from 65535 to INT_MAX
+        ce.dest.weight = stringToNumber(optarg, 0, 0x7fffffff);
         if (ce.dest.weight === -1) fail('illegal weight specified');
         break;
       case 'x':

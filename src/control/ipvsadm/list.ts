@@ -72,11 +72,21 @@ function protoLower(p: number): string {
   return p === Proto.TCP ? 'tcp' : p === Proto.UDP ? 'udp' : p === Proto.SCTP ? 'sctp' : '';
 }
 
-/** Mirrors addrport_to_anyname(): `addr:port`, `[v6]:port`; port names unless numeric. */
+/**
+ * The host names the simulated director knows (gethostbyaddr() through its
+ * /etc/hosts, which holds only `127.0.0.1 localhost`): every other address is
+ * shown numerically, as on a host without DNS.
+ */
+function hostName(addr: IpAddr): string | undefined {
+  return addr.af === 4 && addr.w0 === 0x7f000001 ? 'localhost' : undefined;
+}
+
+/** Mirrors addrport_to_anyname(): `addr:port`, `[v6]:port`; host and port names unless numeric. */
 export function addrPortName(addr: IpAddr, port: number, protocol: number, format: number): string {
   const a = addr.toString();
-  const host = addr.af === 4 ? a : `[${a}]`;
-  if (format & Fmt.NUMERIC) return `${host}:${port}`;
+  if (format & Fmt.NUMERIC) return addr.af === 4 ? `${a}:${port}` : `[${a}]:${port}`;
+  const h = hostName(addr) ?? a;
+  const host = addr.af === 4 ? h : `[${h}]`;
   const name = protoLower(protocol) ? portToService(port, protoLower(protocol)) : undefined;
   return `${host}:${name ?? String(port)}`;
 }
@@ -190,9 +200,36 @@ function cmpDests(a: Dest, b: Dest): number {
   return a.port - b.port;
 }
 
-/** Services in listing order (sorted as ipvsadm sorts them unless --nosort: then creation order). */
+/**
+ * The low byte of `(size_t)ipvs >> 8` that the kernel mixes into its service
+ * hash: a per-boot kernel address, so `--nosort` order differs from boot to
+ * boot. The simulator uses the value the oracle's kernel had (0xe0).
+ */
+export const SVC_HASH_SALT = 0xe0;
+
+/** Mirrors ip_vs_svc_hashkey() / ip_vs_svc_fwm_hashkey(): the service's bucket of 256. */
+function svcBucket(s: Service): number {
+  if (s.fwmark) return (SVC_HASH_SALT ^ s.fwmark) & 255;
+  const fold = s.af === 6 ? s.addr.w0 ^ s.addr.w1 ^ s.addr.w2 ^ s.addr.w3 : s.addr.w0;
+  return (s.protocol ^ fold ^ SVC_HASH_SALT ^ (s.port >>> 8) ^ s.port) & 255;
+}
+
+/**
+ * Services in listing order: sorted as ipvsadm sorts them, or with --nosort in
+ * the kernel's dump order (ip_vs_genl_dump_services(): the address table's
+ * buckets, then the firewall-mark table's, newest first within a bucket).
+ */
 export function servicesInListOrder(ipvs: Ipvs, format: number): Service[] {
-  return format & Fmt.NOSORT ? ipvs.services.slice() : glibcQsort(ipvs.services, cmpServices);
+  if (!(format & Fmt.NOSORT)) return glibcQsort(ipvs.services, cmpServices);
+  const age = new Map(ipvs.services.map((s, i) => [s, i]));
+  return ipvs.services
+    .slice()
+    .sort(
+      (a, b) =>
+        (a.fwmark ? 1 : 0) - (b.fwmark ? 1 : 0) ||
+        svcBucket(a) - svcBucket(b) ||
+        (age.get(b) as number) - (age.get(a) as number),
+    );
 }
 
 /** Real servers in listing order (sorted unless --nosort: then the kernel's list order, newest first). */
@@ -308,8 +345,10 @@ export function serviceEntryText(svc: Service, format: number, state: ListState)
   }
   out += '\n';
 
+  // the kernel does not report a firewall-mark service's protocol: ipvsadm sees 0 (no port names)
+  const proto = svc.fwmark ? 0 : svc.protocol;
   for (const d of destsInListOrder(svc, format)) {
-    let dname = addrPortName(d.addr, d.port, svc.protocol, format);
+    let dname = addrPortName(d.addr, d.port, proto, format);
     if (!(format & Fmt.RULE) && d.af !== 6) dname = dname.slice(0, 28);
     const dn = padRight(dname, 28);
     if (format & Fmt.RULE) {
