@@ -78,6 +78,8 @@ export interface SetupCommand {
   file: string;
   /** 1-based line number. */
   line: number;
+  /** Last physical line of the command (> line when backslashes continue it). */
+  endLine: number;
   /** 1-based column of the command word (after any `@SECONDS`). */
   column: number;
   /** The line as written (without the line break). */
@@ -228,16 +230,16 @@ function parseCommand(words: readonly Word[]): { kind: SetupCommand['kind']; act
 }
 
 /** Splits the text into logical lines (a trailing backslash continues a line). */
-function logicalLines(text: string): { line: number; text: string }[] {
+function logicalLines(text: string): { line: number; endLine: number; text: string }[] {
   const raw = text.split('\n');
-  const out: { line: number; text: string }[] = [];
+  const out: { line: number; endLine: number; text: string }[] = [];
   for (let i = 0; i < raw.length; i++) {
     const start = i;
     let t = raw[i].replace(/\r$/, '');
     while (/(^|[^\\])(\\\\)*\\$/.test(t) && i + 1 < raw.length && !t.trimStart().startsWith('#')) {
       t = t.slice(0, -1) + raw[++i].replace(/\r$/, '');
     }
-    out.push({ line: start + 1, text: t });
+    out.push({ line: start + 1, endLine: i + 1, text: t });
   }
   return out;
 }
@@ -251,7 +253,7 @@ function logicalLines(text: string): { line: number; text: string }[] {
 export function parseSetup(text: string, opts: { file?: string; lenient?: boolean } = {}): SetupScript {
   const file = opts.file ?? 'setup';
   const script: SetupScript = { file, commands: [], timed: [], warnings: [] };
-  for (const { line, text: src } of logicalLines(text)) {
+  for (const { line, endLine, text: src } of logicalLines(text)) {
     let words: Word[];
     try {
       words = splitWords(src);
@@ -298,6 +300,7 @@ export function parseSetup(text: string, opts: { file?: string; lenient?: boolea
     const cmd: SetupCommand = {
       file,
       line,
+      endLine,
       column: words[0].col,
       text: src,
       atSeconds,

@@ -56,6 +56,22 @@ export interface DestSpec {
 /** Seconds a deleted real server without connections stays in the trash (IP_VS_DEST_TRASH_PERIOD). */
 export const DEST_TRASH_PERIOD = 120;
 
+/**
+ * A connection-synchronisation daemon's settings as the kernel keeps them
+ * (struct ipvs_sync_daemon_cfg after start_sync_thread() filled its
+ * defaults). Recorded so `ipvsadm -L --daemon` lists it; no sync traffic is
+ * simulated.
+ */
+export interface SyncDaemonConfig {
+  mcastIfn: string;
+  syncid: number;
+  syncMaxlen: number;
+  /** Multicast group and its family. */
+  mcastGroup: IpAddr;
+  mcastPort: number;
+  mcastTtl: number;
+}
+
 /** Callbacks into the connection layer that the control plane needs. */
 export interface ConnHooks {
   /** ip_vs_expire_nodest_conn_flush: expire every connection whose real server was deleted. */
@@ -75,6 +91,11 @@ export class Ipvs {
   readonly schedulers: SchedulerRegistry;
   readonly env: SchedEnv;
   connHooks: ConnHooks | null = null;
+  /** Sync daemons started with `ipvsadm --start-daemon` (master, backup); not simulated. */
+  readonly syncDaemons: { master: SyncDaemonConfig | null; backup: SyncDaemonConfig | null } = {
+    master: null,
+    backup: null,
+  };
   /** Simulated time in seconds, advanced by the datapath (used for the trash period). */
   now = 0;
 

@@ -21,12 +21,19 @@ interface Probe {
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const probe = JSON.parse(readFileSync(join(here, 'fixtures', 'ipvsadm-probe.json'), 'utf8')) as Probe;
+const load = (name: string) => JSON.parse(readFileSync(join(here, 'fixtures', name), 'utf8')) as Probe;
+const probe = load('ipvsadm-probe.json');
 
-describe('control: ipvsadm against the real ipvsadm 1.31 on Linux 6.1', () => {
+/**
+ * Replays a probe on one director (each command sees the state the previous
+ * ones left). `salt` is the per-boot byte of the kernel's service hash that
+ * run had (it decides the --nosort service order), found from its output.
+ */
+function replay(p: Probe, salt: number): void {
   const t = makeTarget();
-  const state: ListState = { ipvs: t.ipvs, conns: [] };
-  probe.commands.forEach((c, i) => {
+  t.host.link('client');
+  const state: ListState = { ipvs: t.ipvs, conns: [], host: t.host, serviceHashSalt: salt };
+  p.commands.forEach((c, i) => {
     const label = `#${i} ipvsadm ${c.args.join(' ')}${c.stdin === null ? '' : ' < input'}`;
     it(`${label} -> exit ${c.status}`, () => {
       const r = runIpvsadm(c.args, state, { stdin: c.stdin ?? '' });
@@ -37,6 +44,12 @@ describe('control: ipvsadm against the real ipvsadm 1.31 on Linux 6.1', () => {
       });
     });
   });
+}
+
+describe('control: ipvsadm against the real ipvsadm 1.31 on Linux 6.1', () => {
+  describe('probe 1: commands, errors, listings, -S, -R', () => replay(probe, 0xe0));
+  describe('probe 2: address forms, option spellings, FWM, tunnels, daemons, help', () =>
+    replay(load('ipvsadm-probe2.json'), 0x10));
 
   it('has the net.ipv4.vs.* keys and defaults the oracle kernel lists', async () => {
     const { Sysctls } = await import('../../src/ipvs/sysctl.js');

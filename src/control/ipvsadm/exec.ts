@@ -24,6 +24,7 @@ import {
 } from './args.js';
 import {
   connListText,
+  daemonText,
   listAllText,
   serviceEntryText,
   timeoutText,
@@ -43,6 +44,7 @@ const STRERROR: Readonly<Record<number, string>> = {
   2: 'No such file or directory',
   3: 'No such process',
   17: 'File exists',
+  19: 'No such device',
   22: 'Invalid argument',
   34: 'Numerical result out of range',
   92: 'Protocol not available',
@@ -61,7 +63,9 @@ type LibFunc =
   | 'del_dest'
   | 'set_timeout'
   | 'flush'
-  | 'get_service';
+  | 'get_service'
+  | 'start_daemon'
+  | 'stop_daemon';
 
 /** Mirrors ipvs_strerror(): the per-function messages, then the generic ones, then strerror(). */
 export function ipvsStrerror(func: LibFunc, errno: number): string {
@@ -78,6 +82,8 @@ export function ipvsStrerror(func: LibFunc, errno: number): string {
     ['update_dest', Errno.ENOENT, 'No such destination'],
     ['del_dest', Errno.ESRCH, 'Service not defined'],
     ['del_dest', Errno.ENOENT, 'No such destination'],
+    ['start_daemon', Errno.EEXIST, 'Daemon has already run'],
+    ['stop_daemon', Errno.ESRCH, 'No daemon is running'],
     ['get_service', Errno.ESRCH, 'No such service'],
     [null, 1, 'Permission denied (you must be root)'],
     [null, Errno.EINVAL, 'Invalid operation.  Possibly wrong module version, address not unicast, ...'],
@@ -170,6 +176,14 @@ export function applyIpvsadmCommand(cmd: IpvsadmCommand, state: ListState): Kern
     }
     case 'add-service':
       return fail('add_service', ipvs.addService(serviceSpec(cmd)));
+    case 'start-daemon':
+      return startDaemon(cmd, state);
+    case 'stop-daemon': {
+      const which = cmd.daemon.state === 'backup' ? 'backup' : 'master';
+      if (!ipvs.syncDaemons[which]) return { errno: Errno.ESRCH, func: 'stop_daemon' };
+      ipvs.syncDaemons[which] = null;
+      return null;
+    }
     default:
       break;
   }
@@ -199,6 +213,41 @@ export function applyIpvsadmCommand(cmd: IpvsadmCommand, state: ListState): Kern
   }
 }
 
+/**
+ * Mirrors ip_vs_genl_new_daemon() / start_sync_thread(): records the daemon
+ * with the kernel's defaults (group 224.0.0.81, port 8848, TTL 1, maximum
+ * message length from the interface MTU); nothing is sent.
+ */
+function startDaemon(cmd: IpvsadmCommand, state: ListState): KernelFailure | null {
+  const ipvs = state.ipvs;
+  const d = cmd.daemon;
+  const which = d.state === 'backup' ? 'backup' : 'master';
+  // the sync protocol cannot carry connections of mixed-family services
+  if (ipvs.services.some((s) => s.dests.some((x) => x.af !== s.af)))
+    return { errno: Errno.EINVAL, func: 'start_daemon' };
+  if (ipvs.syncDaemons[which]) return { errno: Errno.EEXIST, func: 'start_daemon' };
+  let linkMtu = 1500;
+  if (state.host && d.mcastIfn !== 'lo') {
+    const link = state.host.findLink(d.mcastIfn);
+    if (!link) return { errno: 19, func: 'start_daemon' };
+    linkMtu = link.mtu;
+  }
+  const group = d.mcastGroup ? IpAddr.parse(d.mcastGroup) : new IpAddr(4, 0xe0000051);
+  const hlen = group.af === 6 ? 40 + 8 : 20 + 8;
+  const mtu = which === 'backup' ? Math.min(Math.max(linkMtu, 1500), 65535) : 1500;
+  const minLen = which === 'backup' ? 1024 : 1;
+  const maxlen = d.syncMaxlen ? Math.min(Math.max(d.syncMaxlen, minLen), 65535 - hlen) : mtu - hlen;
+  ipvs.syncDaemons[which] = {
+    mcastIfn: d.mcastIfn,
+    syncid: d.syncid,
+    syncMaxlen: maxlen,
+    mcastGroup: group,
+    mcastPort: d.mcastPort || 8848,
+    mcastTtl: d.mcastTtl || 1,
+  };
+  return null;
+}
+
 /** Runs one parsed command (not -R) and returns what ipvsadm would print and its exit status. */
 export function execIpvsadm(cmd: IpvsadmCommand, state: ListState, program = 'ipvsadm'): IpvsadmResult {
   const ok = (stdout: string): IpvsadmResult => ({ status: 0, stdout, stderr: '' });
@@ -218,13 +267,9 @@ export function execIpvsadm(cmd: IpvsadmCommand, state: ListState, program = 'ip
         return ok(titleText(cmd.format) + serviceEntryText(svc, cmd.format, state));
       }
       if (o.has('timeout')) return ok(timeoutText(state.ipvs));
-      // no sync daemon runs in the simulator: ipvsadm prints nothing
-      if (o.has('daemon')) return ok('');
+      if (o.has('daemon')) return ok(daemonText(state.ipvs));
       return ok(listAllText(cmd.format, state));
     }
-    case 'start-daemon':
-    case 'stop-daemon':
-      return ok('');
     case 'restore':
       return ok('');
     default: {

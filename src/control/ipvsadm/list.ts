@@ -12,7 +12,8 @@
  * numerically; port names come from the built-in services table.
  */
 import type { Af, IpAddr } from '../../wire/addr.js';
-import type { Ipvs } from '../../ipvs/ctl.js';
+import type { Ipvs, SyncDaemonConfig } from '../../ipvs/ctl.js';
+import type { Host } from '../../ipvs/host.js';
 import { Fwd, Proto, SvcFlag, TunType, type Dest, type Service } from '../../ipvs/service.js';
 import { Fmt } from './args.js';
 import { glibcQsort, ntoa, padLeft, padRight, wrapDiff32 } from './libc.js';
@@ -60,6 +61,14 @@ export interface ListState {
   conns: readonly ConnListEntry[];
   /** Estimated rates per service and per real server (`--rate`); zero when absent. */
   rates?: ReadonlyMap<Service | Dest, RateValues>;
+  /** The director as a host, when known: `--start-daemon` checks its multicast interface. */
+  host?: Host;
+  /**
+   * The low byte of the kernel's per-boot `netns_ipvs` address, which its
+   * service hash mixes in: it decides the `--nosort` order of services. Random
+   * on a real kernel; 0 unless given.
+   */
+  serviceHashSalt?: number;
 }
 
 /** IPVS version and connection table size the header line shows (IP_VS_VERSION_CODE, 2^CONFIG_IP_VS_TAB_BITS). */
@@ -200,18 +209,11 @@ function cmpDests(a: Dest, b: Dest): number {
   return a.port - b.port;
 }
 
-/**
- * The low byte of `(size_t)ipvs >> 8` that the kernel mixes into its service
- * hash: a per-boot kernel address, so `--nosort` order differs from boot to
- * boot. The simulator uses the value the oracle's kernel had (0xe0).
- */
-export const SVC_HASH_SALT = 0xe0;
-
 /** Mirrors ip_vs_svc_hashkey() / ip_vs_svc_fwm_hashkey(): the service's bucket of 256. */
-function svcBucket(s: Service): number {
-  if (s.fwmark) return (SVC_HASH_SALT ^ s.fwmark) & 255;
+function svcBucket(s: Service, salt: number): number {
+  if (s.fwmark) return (salt ^ s.fwmark) & 255;
   const fold = s.af === 6 ? s.addr.w0 ^ s.addr.w1 ^ s.addr.w2 ^ s.addr.w3 : s.addr.w0;
-  return (s.protocol ^ fold ^ SVC_HASH_SALT ^ (s.port >>> 8) ^ s.port) & 255;
+  return (s.protocol ^ fold ^ salt ^ (s.port >>> 8) ^ s.port) & 255;
 }
 
 /**
@@ -219,7 +221,7 @@ function svcBucket(s: Service): number {
  * the kernel's dump order (ip_vs_genl_dump_services(): the address table's
  * buckets, then the firewall-mark table's, newest first within a bucket).
  */
-export function servicesInListOrder(ipvs: Ipvs, format: number): Service[] {
+export function servicesInListOrder(ipvs: Ipvs, format: number, salt = 0): Service[] {
   if (!(format & Fmt.NOSORT)) return glibcQsort(ipvs.services, cmpServices);
   const age = new Map(ipvs.services.map((s, i) => [s, i]));
   return ipvs.services
@@ -227,7 +229,7 @@ export function servicesInListOrder(ipvs: Ipvs, format: number): Service[] {
     .sort(
       (a, b) =>
         (a.fwmark ? 1 : 0) - (b.fwmark ? 1 : 0) ||
-        svcBucket(a) - svcBucket(b) ||
+        svcBucket(a, salt) - svcBucket(b, salt) ||
         (age.get(b) as number) - (age.get(a) as number),
     );
 }
@@ -392,7 +394,8 @@ export function headerText(): string {
 export function listAllText(format: number, state: ListState): string {
   let out = format & Fmt.RULE ? '' : headerText();
   out += titleText(format);
-  for (const svc of servicesInListOrder(state.ipvs, format)) out += serviceEntryText(svc, format, state);
+  for (const svc of servicesInListOrder(state.ipvs, format, state.serviceHashSalt ?? 0))
+    out += serviceEntryText(svc, format, state);
   return out;
 }
 
@@ -449,5 +452,21 @@ export function connListText(format: number, conns: readonly ConnListEntry[]): s
       out += `${head} ${padRight(dname, 16)} ${padRight(c.peName, 18)} ${c.peData}\n`;
     else out += `${head} ${dname}\n`;
   }
+  return out;
+}
+
+/** Mirrors list_daemon(): one line per running sync daemon, master first. */
+export function daemonText(ipvs: Ipvs): string {
+  let out = '';
+  const line = (type: string, d: SyncDaemonConfig) => {
+    out += `${type} sync daemon (mcast=${d.mcastIfn}, syncid=${d.syncid}`;
+    if (d.syncMaxlen) out += `, maxlen=${d.syncMaxlen}`;
+    out += `, group=${d.mcastGroup}`;
+    if (d.mcastPort) out += `, port=${d.mcastPort}`;
+    if (d.mcastTtl) out += `, ttl=${d.mcastTtl}`;
+    out += ')\n';
+  };
+  if (ipvs.syncDaemons.master) line('master', ipvs.syncDaemons.master);
+  if (ipvs.syncDaemons.backup) line('backup', ipvs.syncDaemons.backup);
   return out;
 }
