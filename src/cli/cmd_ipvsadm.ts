@@ -161,7 +161,7 @@ export function runIpvsadmCli(args: readonly string[], opts: IpvsadmCliOptions):
     throw e;
   }
   const warnings = script.warnings.map((w) => `ipvs-sim: warning: ${w}\n`).join('');
-  const state: ListState = { ipvs: target.ipvs, conns: [] };
+  const state: ListState = { ipvs: target.ipvs, conns: [], host: target.host };
 
   let cmd;
   try {

@@ -409,7 +409,7 @@ export function applySetupCommand(cmd: SetupCommand, target: SetupTarget): void 
       return;
     case 'ipvsadm': {
       if (!isConfiguring(a.command.cmd)) return;
-      const f = applyIpvsadmCommand(a.command, { ipvs: target.ipvs, conns: [] });
+      const f = applyIpvsadmCommand(a.command, { ipvs: target.ipvs, conns: [], host: target.host });
       if (f) err(cmd.column, ipvsadmFailure(a.command, target, f.errno, f.func));
       return;
     }

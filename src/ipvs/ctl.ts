@@ -346,14 +346,20 @@ export class Ipvs {
     }
   }
 
+  /**
+   * ip_vs_new_dest()'s address check, as the oracle's 6.1 kernel answers it:
+   * IPv4 multicast, 0.0.0.0 and 255.255.255.255 are refused (0.0.0.0/8 and
+   * 240.0.0.0/4 are unicast there); IPv6 multicast, link-local, `::` and
+   * IPv4-mapped addresses are refused unless local (`::1` is). A subnet
+   * broadcast address of the director is also refused: the control layer
+   * checks that against the host (the control plane does not know it).
+   */
   private addrIsUnicast(a: IpAddr): boolean {
-    if (a.af === 4) {
-      const top = a.w0 >>> 24;
-      return !(a.w0 === 0 || top >= 224 || a.w0 === 0xffffffff);
-    }
+    if (a.af === 4) return !(a.w0 === 0 || a.w0 >>> 28 === 0xe || a.w0 === 0xffffffff);
     const first = a.w0 >>> 24;
     if (first === 0xff) return false; // multicast
     if (a.w0 >>> 22 === 0x3fa) return false; // fe80::/10 link-local
+    if (a.w0 === 0 && a.w1 === 0 && a.w2 === 0xffff) return false; // ::ffff:0:0/96 IPv4-mapped
     return !a.isZero();
   }
 }

@@ -212,6 +212,23 @@ export class Host {
     return addr.af === 4 ? this.neigh4.get(addr.w0) : this.neigh6.get(addr.toString());
   }
 
+  /**
+   * True when `addr` is the broadcast address of one of the director's IPv4
+   * subnets (the kernel's local-table broadcast routes: prefixes up to /30)
+   * or 255.255.255.255, which inet_addr_type() calls RTN_BROADCAST.
+   */
+  isBroadcast(addr: IpAddr): boolean {
+    if (addr.af !== 4) return false;
+    if (addr.w0 === 0xffffffff) return true;
+    for (const l of this.links)
+      for (const a of l.addrs) {
+        if (a.addr.af !== 4 || a.plen > 30) continue;
+        const host = a.plen === 0 ? 0xffffffff : ~(~0 << (32 - a.plen)) >>> 0;
+        if ((a.addr.w0 | host) >>> 0 === addr.w0) return true;
+      }
+    return false;
+  }
+
   /** Hot path: neighbour entry of an IPv4 next hop. */
   neighbourV4(w: number): Neighbour | undefined {
     return this.neigh4.get(w);

@@ -13,10 +13,27 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runIpvsadm, type ListState } from '../../src/control/ipvsadm/index.js';
+import { applySetup, parseSetup } from '../../src/control/setup.js';
+import { Sysctls } from '../../src/ipvs/sysctl.js';
 import { makeTarget } from './helpers.js';
 
+interface ProbeCommand {
+  args: string[];
+  stdin: string | null;
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+interface SysctlWrite {
+  /** `KEY=VALUE` written with `echo VALUE > /proc/sys/net/ipv4/vs/KEY`. */
+  sysctlWrite: string;
+  /** 0 when the kernel took it, 1 when the write failed. */
+  status: number;
+  /** The value read back afterwards. */
+  stdout: string;
+}
 interface Probe {
-  commands: { args: string[]; stdin: string | null; status: number; stdout: string; stderr: string }[];
+  commands: (ProbeCommand | SysctlWrite)[];
   sysctl: string[];
 }
 
@@ -31,9 +48,14 @@ const probe = load('ipvsadm-probe.json');
  */
 function replay(p: Probe, salt: number): void {
   const t = makeTarget();
-  t.host.link('client');
+  // the probes' director: one interface, 10.0.0.1/24 (so 10.0.0.255 is a broadcast address)
+  applySetup(
+    parseSetup('ip link set client address 02:00:00:00:01:01\nip addr add 10.0.0.1/24 dev client\n'),
+    t,
+  );
   const state: ListState = { ipvs: t.ipvs, conns: [], host: t.host, serviceHashSalt: salt };
   p.commands.forEach((c, i) => {
+    if ('sysctlWrite' in c) return;
     const label = `#${i} ipvsadm ${c.args.join(' ')}${c.stdin === null ? '' : ' < input'}`;
     it(`${label} -> exit ${c.status}`, () => {
       const r = runIpvsadm(c.args, state, { stdin: c.stdin ?? '' });
@@ -50,9 +72,31 @@ describe('control: ipvsadm against the real ipvsadm 1.31 on Linux 6.1', () => {
   describe('probe 1: commands, errors, listings, -S, -R', () => replay(probe, 0xe0));
   describe('probe 2: address forms, option spellings, FWM, tunnels, daemons, help', () =>
     replay(load('ipvsadm-probe2.json'), 0x10));
+  const probe3 = load('ipvsadm-probe3.json');
+  describe('probe 3: real-server address checks, thresholds, sched none, daemon errors', () =>
+    replay(probe3, 0));
 
-  it('has the net.ipv4.vs.* keys and defaults the oracle kernel lists', async () => {
-    const { Sysctls } = await import('../../src/ipvs/sysctl.js');
+  describe('probe 3: sysctl writes the kernel takes or refuses', () => {
+    for (const c of probe3.commands) {
+      if (!('sysctlWrite' in c)) continue;
+      const [key, value] = c.sysctlWrite.split('=');
+      it(`echo '${value}' > …/vs/${key} ${c.status === 0 ? 'is taken' : 'is refused'}`, () => {
+        const s = new Sysctls();
+        let ok = true;
+        try {
+          s.set(`net.ipv4.vs.${key}`, value);
+        } catch {
+          ok = false;
+        }
+        expect(ok).to.equal(c.status === 0);
+        expect(String(s.get(`net.ipv4.vs.${key}`))).to.equal(
+          ok ? c.stdout.trim() : String(new Sysctls().get(`net.ipv4.vs.${key}`)),
+        );
+      });
+    }
+  });
+
+  it('has the net.ipv4.vs.* keys and defaults the oracle kernel lists', () => {
     const s = new Sysctls();
     const ours = s
       .entries()

@@ -50,6 +50,7 @@ const STRERROR: Readonly<Record<number, string>> = {
   92: 'Protocol not available',
   95: 'Operation not supported',
   97: 'Address family not supported by protocol',
+  99: 'Cannot assign requested address',
 };
 
 /** The libipvs function a command goes through (ipvs_strerror() keys its table on it). */
@@ -195,10 +196,14 @@ export function applyIpvsadmCommand(cmd: IpvsadmCommand, state: ListState): Kern
         : { errno: Errno.ESRCH, func: 'update_service' };
     case 'delete-service':
       return svc ? fail('del_service', ipvs.delService(svc)) : { errno: Errno.ESRCH, func: 'del_service' };
-    case 'add-server':
-      return svc
-        ? fail('add_dest', ipvs.addDest(svc, destSpec(cmd)))
-        : { errno: Errno.ESRCH, func: 'add_dest' };
+    case 'add-server': {
+      if (!svc) return { errno: Errno.ESRCH, func: 'add_dest' };
+      const d = destSpec(cmd);
+      // ip_vs_new_dest(): the kernel refuses a subnet broadcast address of the director
+      if (state.host?.isBroadcast(d.addr) && !ipvs.lookupDest(svc, d.af, d.addr, d.port))
+        return { errno: Errno.EINVAL, func: 'add_dest' };
+      return fail('add_dest', ipvs.addDest(svc, d));
+    }
     case 'edit-server':
       return svc
         ? fail('update_dest', ipvs.editDest(svc, destSpec(cmd)))
@@ -227,12 +232,15 @@ function startDaemon(cmd: IpvsadmCommand, state: ListState): KernelFailure | nul
     return { errno: Errno.EINVAL, func: 'start_daemon' };
   if (ipvs.syncDaemons[which]) return { errno: Errno.EEXIST, func: 'start_daemon' };
   let linkMtu = 1500;
+  const group = d.mcastGroup ? IpAddr.parse(d.mcastGroup) : new IpAddr(4, 0xe0000051);
   if (state.host && d.mcastIfn !== 'lo') {
     const link = state.host.findLink(d.mcastIfn);
     if (!link) return { errno: 19, func: 'start_daemon' };
     linkMtu = link.mtu;
+    // joining an IPv6 group needs IPv6 on the link (the oracle enables it only with IPv6 addresses)
+    if (group.af === 6 && !link.addrs.some((a) => a.addr.af === 6))
+      return { errno: 99, func: 'start_daemon' };
   }
-  const group = d.mcastGroup ? IpAddr.parse(d.mcastGroup) : new IpAddr(4, 0xe0000051);
   const hlen = group.af === 6 ? 40 + 8 : 20 + 8;
   const mtu = which === 'backup' ? Math.min(Math.max(linkMtu, 1500), 65535) : 1500;
   const minLen = which === 'backup' ? 1024 : 1;

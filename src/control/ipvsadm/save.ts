@@ -18,7 +18,8 @@ export function saveText(state: ListState, numeric: boolean): string {
  * The rules of `ipvs` in the save format for a set-up file: numeric, services
  * in creation order, each service's real servers oldest first (so that adding
  * them again, each at the head of the list, gives the current list order),
- * preceded by an `ipvsadm --set` line when a timeout differs from its default.
+ * with `-x`/`-y` thresholds (which `ipvsadm -S` leaves out), preceded by an
+ * `ipvsadm --set` line when a timeout differs from its default.
  */
 export function setupRulesText(ipvs: Ipvs): string[] {
   const lines: string[] = [];
@@ -36,7 +37,12 @@ export function setupRulesText(ipvs: Ipvs): string[] {
     const text = serviceEntryText(svc, Fmt.RULE | Fmt.NUMERIC | Fmt.NOSORT, state).split('\n');
     text.pop();
     const [head, ...dests] = text;
-    lines.push(head, ...dests.reverse());
+    // ipvsadm -S drops the thresholds; the set-up keeps them (same syntax, -x/-y)
+    const withThresholds = dests.map((l, i) => {
+      const d = svc.dests[i];
+      return l + (d.uThreshold ? ` -x ${d.uThreshold}` : '') + (d.lThreshold ? ` -y ${d.lThreshold}` : '');
+    });
+    lines.push(head, ...withThresholds.reverse());
   }
   return lines;
 }
