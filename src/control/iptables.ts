@@ -264,6 +264,15 @@ export function parseIptables(words: readonly Word[]): IptablesAction {
         haveMark = true;
         break;
       }
+      case '-n':
+      case '-v':
+      case '-x':
+      case '--numeric':
+      case '--verbose':
+      case '--exact':
+      case '--line-numbers':
+        // listing flags
+        break;
       default:
         throw new LineError(w.col, `iptables option '${w.text}' is not supported`, true);
     }
