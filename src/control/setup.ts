@@ -28,7 +28,7 @@ import { LineError, parseIpCommand, type IpAction } from './ipcmd.js';
 import { cloneRule, parseIptables, type IptablesAction } from './iptables.js';
 import { ShellSyntaxError, splitWords, type Word } from './shell.js';
 
-/** What a set-up script configures: one simulated director. */
+/** What a set-up script configures: one simulated director (`sysctl` is the object `ipvs` was built with). */
 export interface SetupTarget {
   host: Host;
   sysctl: Sysctls;

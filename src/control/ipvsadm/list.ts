@@ -50,9 +50,9 @@ export interface ConnListEntry {
   dport: number;
   /** Firewall mark of the connection's service (0 for none); not printed. */
   fwmark: number;
-  /** Persistence engine name and data (`--persistent-conn`), '' when none. */
-  peName: string;
-  peData: string;
+  /** Persistence engine name and data (`--persistent-conn`); absent or '' when none. */
+  peName?: string;
+  peData?: string;
 }
 
 /** What a listing shows: the control plane, the connection entries and, optionally, rates. */
