@@ -20,7 +20,8 @@ import type { Command } from 'commander';
 import { Ipvs } from '../ipvs/ctl.js';
 import { FwmarkRules } from '../ipvs/fwmark.js';
 import { Host } from '../ipvs/host.js';
-import type { Scheduler, SchedulerRegistry } from '../ipvs/sched/scheduler.js';
+import type { SchedulerRegistry } from '../ipvs/sched/scheduler.js';
+import { KERNEL_SCHEDULERS, namesOnlyRegistry } from '../control/schedulers.js';
 import { Sysctls } from '../ipvs/sysctl.js';
 import { applySetup, parseSetup, SetupError, validateSetup, type SetupTarget } from '../control/setup.js';
 import {
@@ -34,42 +35,6 @@ import { IpvsadmError, parseIpvsadmArgs } from '../control/ipvsadm/args.js';
 import { setupRulesText } from '../control/ipvsadm/save.js';
 import type { ListState } from '../control/ipvsadm/list.js';
 import { Exit } from './errors.js';
-
-/** The scheduler names of Linux 6.1 (its ip_vs_*.ko modules). */
-export const KERNEL_SCHEDULERS = [
-  'rr',
-  'wrr',
-  'lc',
-  'wlc',
-  'lblc',
-  'lblcr',
-  'dh',
-  'sh',
-  'sed',
-  'nq',
-  'fo',
-  'ovf',
-  'mh',
-] as const;
-
-/**
- * A registry of schedulers that only carry their names: enough for a
- * director that is configured and listed but never schedules a packet
- * (`ipvs-sim ipvsadm` without a replay). A replay uses the real registry.
- */
-export function namesOnlyRegistry(names: readonly string[]): SchedulerRegistry {
-  const nop = (name: string): Scheduler => ({
-    name,
-    initService: () => undefined,
-    doneService: () => undefined,
-    addDest: () => undefined,
-    delDest: () => undefined,
-    updDest: () => undefined,
-    loadChanged: () => undefined,
-    schedule: () => null,
-  });
-  return new Map(names.map((n) => [n, nop(n)]));
-}
 
 export interface IpvsadmCliOptions {
   /** Reads standard input (for -R); called only when needed. */

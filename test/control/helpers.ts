@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { Ipvs } from '../../src/ipvs/ctl.js';
 import { FwmarkRules } from '../../src/ipvs/fwmark.js';
 import { Host } from '../../src/ipvs/host.js';
-import type { Scheduler, SchedulerRegistry } from '../../src/ipvs/sched/scheduler.js';
+import type { SchedulerRegistry } from '../../src/ipvs/sched/scheduler.js';
+import { namesOnlyRegistry } from '../../src/control/schedulers.js';
 import { Sysctls } from '../../src/ipvs/sysctl.js';
 import type { SetupTarget } from '../../src/control/setup.js';
 
@@ -30,22 +31,9 @@ export const STUB_SCHEDULER_NAMES = [
   'twos',
 ] as const;
 
-function stubScheduler(name: string): Scheduler {
-  return {
-    name,
-    initService: () => undefined,
-    doneService: () => undefined,
-    addDest: () => undefined,
-    delDest: () => undefined,
-    updDest: () => undefined,
-    loadChanged: () => undefined,
-    schedule: () => null,
-  };
-}
-
 /** A registry with every kernel scheduler name, each doing nothing. */
 export function stubRegistry(): SchedulerRegistry {
-  return new Map(STUB_SCHEDULER_NAMES.map((n) => [n, stubScheduler(n)]));
+  return namesOnlyRegistry(STUB_SCHEDULER_NAMES);
 }
 
 /** A fresh director to apply a set-up to. */
