@@ -8,8 +8,9 @@
  * Mirrors list_all(), list_service(), print_title(), print_service_entry(),
  * print_largenum(), print_sched_flags(), list_conn()/print_conn(),
  * list_timeout() and list_daemon() of ipvsadm.c, and the kernel's
- * /proc/net/ip_vs_conn fields that -c reads. Host names are always shown
- * numerically; port names come from the built-in services table.
+ * /proc/net/ip_vs_conn fields that -c reads. Addresses are shown numerically
+ * (but 127.0.0.1 as localhost, as the oracle's /etc/hosts names it); port
+ * names come from the built-in services table.
  */
 import type { Af, IpAddr } from '../../wire/addr.js';
 import type { Ipvs, SyncDaemonConfig } from '../../ipvs/ctl.js';

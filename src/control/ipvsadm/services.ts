@@ -3,7 +3,7 @@
  * to print port names without `-n` and to accept names in `-t host:NAME`:
  * the tcp, udp and sctp entries of /etc/services as shipped by Debian 12
  * (netbase 6.4), in file order (the C library returns the first match).
- * Host names are not looked up: listings show addresses numerically.
+ * Host names are not looked up here (see hostName() in list.ts).
  */
 
 /** One line per entry: `name port/proto [alias...]`. */
