@@ -347,10 +347,11 @@ export class Ipvs {
   }
 
   /**
-   * ip_vs_new_dest()'s address check, as the oracle's 6.1 kernel answers it:
-   * IPv4 multicast, 0.0.0.0 and 255.255.255.255 are refused (0.0.0.0/8 and
-   * 240.0.0.0/4 are unicast there); IPv6 multicast, link-local, `::` and
-   * IPv4-mapped addresses are refused unless local (`::1` is). A subnet
+   * ip_vs_new_dest()'s address check, as the oracle's 6.1 kernel answers it
+   * (test/control/fixtures/ipvsadm-probe3.json): IPv4 multicast and
+   * 255.255.255.255 are refused, 0.1.2.3 and 240.0.0.0/4 are taken (0.0.0.0
+   * itself, not probed, is refused here); IPv6 multicast, link-local, `::`
+   * and IPv4-mapped addresses are refused (`::1` is taken: it is local). A subnet
    * broadcast address of the director is also refused: the control layer
    * checks that against the host (the control plane does not know it).
    */
