@@ -7,11 +7,12 @@
  */
 import { Command, CommanderError } from 'commander';
 import { CliError, Exit } from './errors.js';
+import { register as registerIpvsadm } from './cmd_ipvsadm.js';
 
 /** A subcommand module: adds its command to the program. */
 export type Register = (program: Command) => void;
 
-const SUBCOMMANDS: readonly Register[] = [];
+const SUBCOMMANDS: readonly Register[] = [registerIpvsadm];
 
 export function buildProgram(): Command {
   const program = new Command();

@@ -56,6 +56,22 @@ export interface DestSpec {
 /** Seconds a deleted real server without connections stays in the trash (IP_VS_DEST_TRASH_PERIOD). */
 export const DEST_TRASH_PERIOD = 120;
 
+/**
+ * A connection-synchronisation daemon's settings as the kernel keeps them
+ * (struct ipvs_sync_daemon_cfg after start_sync_thread() filled its
+ * defaults). Recorded so `ipvsadm -L --daemon` lists it; no sync traffic is
+ * simulated.
+ */
+export interface SyncDaemonConfig {
+  mcastIfn: string;
+  syncid: number;
+  syncMaxlen: number;
+  /** Multicast group and its family. */
+  mcastGroup: IpAddr;
+  mcastPort: number;
+  mcastTtl: number;
+}
+
 /** Callbacks into the connection layer that the control plane needs. */
 export interface ConnHooks {
   /** ip_vs_expire_nodest_conn_flush: expire every connection whose real server was deleted. */
@@ -75,6 +91,11 @@ export class Ipvs {
   readonly schedulers: SchedulerRegistry;
   readonly env: SchedEnv;
   connHooks: ConnHooks | null = null;
+  /** Sync daemons started with `ipvsadm --start-daemon` (master, backup); not simulated. */
+  readonly syncDaemons: { master: SyncDaemonConfig | null; backup: SyncDaemonConfig | null } = {
+    master: null,
+    backup: null,
+  };
   /** Simulated time in seconds, advanced by the datapath (used for the trash period). */
   now = 0;
 
@@ -325,14 +346,21 @@ export class Ipvs {
     }
   }
 
+  /**
+   * ip_vs_new_dest()'s address check, as the oracle's 6.1 kernel answers it
+   * (test/control/fixtures/ipvsadm-probe3.json): IPv4 multicast and
+   * 255.255.255.255 are refused, 0.1.2.3 and 240.0.0.0/4 are taken (0.0.0.0
+   * itself, not probed, is refused here); IPv6 multicast, link-local, `::`
+   * and IPv4-mapped addresses are refused (`::1` is taken: it is local). A subnet
+   * broadcast address of the director is also refused: the control layer
+   * checks that against the host (the control plane does not know it).
+   */
   private addrIsUnicast(a: IpAddr): boolean {
-    if (a.af === 4) {
-      const top = a.w0 >>> 24;
-      return !(a.w0 === 0 || top >= 224 || a.w0 === 0xffffffff);
-    }
+    if (a.af === 4) return !(a.w0 === 0 || a.w0 >>> 28 === 0xe || a.w0 === 0xffffffff);
     const first = a.w0 >>> 24;
     if (first === 0xff) return false; // multicast
     if (a.w0 >>> 22 === 0x3fa) return false; // fe80::/10 link-local
+    if (a.w0 === 0 && a.w1 === 0 && a.w2 === 0xffff) return false; // ::ffff:0:0/96 IPv4-mapped
     return !a.isZero();
   }
 }

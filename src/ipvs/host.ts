@@ -53,13 +53,21 @@ export class HostError extends Error {}
 
 export class Host {
   readonly links: Link[] = [];
+  /**
+   * Addresses on the loopback device (`ip addr add VIP/32 dev lo`): local
+   * addresses without a link of their own. The director accepts packets to
+   * them like to any other local address; no frame ever leaves through `lo`.
+   */
+  readonly loopbackAddrs: LinkAddr[] = [];
+  /** IPv4 prefixes shorter than /32 on `lo`: the whole prefix is local, as the kernel's local route makes it. */
+  private readonly loPrefixes4: { net: number; mask: number }[] = [];
   private readonly routes: Route[] = [];
   private readonly neigh4 = new Map<number, Neighbour>();
   private readonly neigh6 = new Map<string, Neighbour>();
   private readonly local4 = new Set<number>();
   private readonly local6 = new Set<string>();
 
-  /** The link named `name`, created (MAC unset, MTU 1500) when first named. */
+  /** The link named `name`, created (MAC unset, MTU 1500) when first named (`lo` is not a link). */
   link(name: string): Link {
     let l = this.links.find((x) => x.name === name);
     if (!l) {
@@ -109,6 +117,24 @@ export class Host {
     }
   }
 
+  /**
+   * `ip addr add ADDR/PLEN dev lo`: the address becomes local without a link.
+   * On lo an IPv4 prefix shorter than /32 makes the whole prefix local (the
+   * kernel adds a local route for it); an IPv6 address is local by itself.
+   */
+  addLoopbackAddress(addr: IpAddr, plen: number): void {
+    if (this.loopbackAddrs.some((a) => a.addr.equals(addr)))
+      throw new HostError(`address ${addr}/${plen} already assigned to lo (RTNETLINK answers: File exists)`);
+    this.loopbackAddrs.push({ addr, plen, secondary: false });
+    if (addr.af === 4) {
+      this.local4.add(addr.w0);
+      if (plen < 32) {
+        const mask = plen === 0 ? 0 : (~0 << (32 - plen)) >>> 0;
+        this.loPrefixes4.push({ net: (addr.w0 & mask) >>> 0, mask });
+      }
+    } else this.local6.add(addr.toString());
+  }
+
   /** `ip neigh add ADDR lladdr MAC dev LINK` (a later entry for the same address replaces it). */
   addNeighbour(link: Link, addr: IpAddr, mac: number): void {
     const n: Neighbour = { addr, mac, link };
@@ -116,8 +142,15 @@ export class Host {
     else this.neigh6.set(addr.toString(), n);
   }
 
-  /** `ip route add PREFIX/PLEN [via GW] [dev LINK] [metric M]`. */
-  addRoute(prefix: IpAddr, plen: number, via: IpAddr | null, link: Link | null, metric = 0): void {
+  /** `ip route add PREFIX/PLEN [via GW] [dev LINK] [metric M] [src ADDR]`. */
+  addRoute(
+    prefix: IpAddr,
+    plen: number,
+    via: IpAddr | null,
+    link: Link | null,
+    metric = 0,
+    src: IpAddr | null = null,
+  ): void {
     let out = link;
     if (via) {
       const r = this.lookupRoute(via);
@@ -139,7 +172,9 @@ export class Host {
       )
     )
       throw new HostError(`route ${net}/${plen} already exists (RTNETLINK answers: File exists)`);
-    this.insertRoute({ af: prefix.af, prefix: net, plen, via, link: out, prefsrc: null, metric });
+    if (src && !this.isLocal(src))
+      throw new HostError(`source ${src} is not a local address (RTNETLINK answers: Invalid argument)`);
+    this.insertRoute({ af: prefix.af, prefix: net, plen, via, link: out, prefsrc: src, metric });
   }
 
   private insertRoute(r: Route): void {
@@ -162,16 +197,36 @@ export class Host {
   }
 
   isLocal(addr: IpAddr): boolean {
-    return addr.af === 4 ? this.local4.has(addr.w0) : this.local6.has(addr.toString());
+    return addr.af === 4 ? this.isLocalV4(addr.w0) : this.local6.has(addr.toString());
   }
 
-  /** Hot path: is this IPv4 word one of the director's addresses? */
+  /** Hot path: is this IPv4 word one of the director's addresses (or inside a prefix on lo)? */
   isLocalV4(w: number): boolean {
-    return this.local4.has(w);
+    if (this.local4.has(w)) return true;
+    const p = this.loPrefixes4;
+    for (let i = 0; i < p.length; i++) if ((w & p[i].mask) >>> 0 === p[i].net) return true;
+    return false;
   }
 
   neighbour(addr: IpAddr): Neighbour | undefined {
     return addr.af === 4 ? this.neigh4.get(addr.w0) : this.neigh6.get(addr.toString());
+  }
+
+  /**
+   * True when `addr` is the broadcast address of one of the director's IPv4
+   * subnets (the kernel's local-table broadcast routes: prefixes up to /30)
+   * or 255.255.255.255, which inet_addr_type() calls RTN_BROADCAST.
+   */
+  isBroadcast(addr: IpAddr): boolean {
+    if (addr.af !== 4) return false;
+    if (addr.w0 === 0xffffffff) return true;
+    for (const l of this.links)
+      for (const a of l.addrs) {
+        if (a.addr.af !== 4 || a.plen > 30) continue;
+        const host = a.plen === 0 ? 0xffffffff : ~(~0 << (32 - a.plen)) >>> 0;
+        if ((a.addr.w0 | host) >>> 0 === addr.w0) return true;
+      }
+    return false;
   }
 
   /** Hot path: neighbour entry of an IPv4 next hop. */
@@ -198,6 +253,7 @@ export class Host {
     if (first) return first;
     for (const l of this.links)
       for (const a of l.addrs) if (a.addr.af === dst.af && !a.secondary) return a.addr;
+    for (const a of this.loopbackAddrs) if (a.addr.af === dst.af) return a.addr;
     return undefined;
   }
 }

@@ -9,7 +9,19 @@
  * on the host's free memory, …).
  */
 
-/** Defaults of net.ipv4.vs.* on 6.1 (values that are vectors are kept as text). */
+/**
+ * Defaults of net.ipv4.vs.* on 6.1 (values that are vectors are kept as text),
+ * checked against the 6.1 sources (ip_vs_ctl.c vs_vars and
+ * ip_vs_control_net_init_sysctl(), ip_vs_lblc.c, ip_vs_lblcr.c):
+ * - sync_qlen_max defaults to the free buffer pages / 32 of the machine; the
+ *   value here is the one of the oracle's 512 MB guest.
+ * - lblc_expiration / lblcr_expiration exist once those schedulers' modules
+ *   are loaded (24 h, printed in seconds).
+ * - debug_level exists only on kernels built with CONFIG_IP_VS_DEBUG: Debian's
+ *   6.1 (the oracle) has no such key, so it is not accepted; conntrack needs
+ *   CONFIG_IP_VS_NFCT (Debian has it).
+ * - est_cpulist / est_nice appeared in 6.2 and are not 6.1 keys.
+ */
 export const VS_DEFAULTS: Readonly<Record<string, number | string>> = {
   am_droprate: 10,
   amemthresh: 1024,
@@ -40,7 +52,6 @@ export const VS_DEFAULTS: Readonly<Record<string, number | string>> = {
   sync_sock_size: 0,
   sync_threshold: '3\t50',
   sync_version: 1,
-  debug_level: 0,
 };
 
 /** net.ipv4.vs.* keys whose value changes the simulation. */
@@ -84,13 +95,20 @@ const HOST_DEFAULTS: Readonly<Record<string, number | string>> = {
   'net.ipv6.conf.all.forwarding': 0,
 };
 
-/** The value range the kernel's handler accepts for some vs keys (others: any integer). */
+/**
+ * The value range the kernel's handler accepts for some vs keys (others: any
+ * integer): proc_do_sync_mode, proc_do_defense_mode, proc_dointvec_minmax,
+ * proc_doulongvec_minmax. sync_ports (a power of two) and sync_threshold
+ * (proc_do_sync_threshold) are checked in Sysctls.set().
+ */
 const RANGES: Readonly<Record<string, readonly [number, number]>> = {
   sync_version: [0, 1],
   drop_entry: [0, 3],
   drop_packet: [0, 3],
   secure_tcp: [0, 3],
   sync_retries: [0, 3],
+  sync_qlen_max: [0, Number.MAX_SAFE_INTEGER],
+  sync_ports: [1, 0x7fffffff],
 };
 
 export class SysctlError extends Error {}
@@ -141,6 +159,14 @@ export class Sysctls {
       const parts = v.split(/\s+/);
       if (parts.length !== 2 || !parts.every((p) => /^-?\d+$/.test(p)))
         throw new SysctlError(`'${key}' takes two integers, got '${v}'`);
+      if (key === 'net.ipv4.vs.sync_threshold') {
+        const [a, b] = parts.map(Number);
+        // proc_do_sync_threshold: both >= 0, and the first below the second unless the second is 0
+        if (a < 0 || b < 0 || (a >= b && b !== 0))
+          throw new SysctlError(
+            `'${key}' takes THRESHOLD PERIOD with THRESHOLD < PERIOD (or PERIOD 0), got '${v}' (Invalid argument)`,
+          );
+      }
       this.values.set(key, parts.join('\t'));
       return;
     }
@@ -149,7 +175,11 @@ export class Sysctls {
     const short = key.startsWith('net.ipv4.vs.') ? key.slice('net.ipv4.vs.'.length) : '';
     const range = RANGES[short];
     if (range && (n < range[0] || n > range[1]))
-      throw new SysctlError(`'${key}' must be between ${range[0]} and ${range[1]}, got ${n}`);
+      throw new SysctlError(
+        `'${key}' must be between ${range[0]} and ${range[1]}, got ${n} (Invalid argument)`,
+      );
+    if (short === 'sync_ports' && (n & (n - 1)) !== 0)
+      throw new SysctlError(`'${key}' must be a power of two, got ${n} (Invalid argument)`);
     this.values.set(key, n);
     this.sync();
   }
