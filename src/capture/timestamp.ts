@@ -177,7 +177,7 @@ export class TsConverter {
     // nsec = floor(frac * 1e9 / 2^k): multiply the 64-bit fraction by 1e9
     // over 16-bit limbs (a 96-bit product), then take the bits from k upwards
     const o = this.limbs;
-    let c = 0;
+    let c: number;
     const a0 = fracLo % 65536;
     const a1 = Math.floor(fracLo / 65536);
     const a2 = fracHi % 65536;

@@ -208,7 +208,7 @@ export function tsharkFrames(file: string): TsharkFrame[] {
   const hexes: string[] = [];
   let cur = '';
   for (const line of dump.split('\n')) {
-    const m = /^[0-9a-f]{4,}  ((?:[0-9a-f]{2} ?)+)/.exec(line);
+    const m = /^[0-9a-f]{4,} {2}((?:[0-9a-f]{2} ?)+)/.exec(line);
     if (m) cur += m[1].replace(/ /g, '');
     else if (line.trim() === '' && cur) {
       hexes.push(cur);
