@@ -184,47 +184,23 @@ export interface TsharkFrame {
   hex: string;
 }
 
-/** Frames of `file` as tshark reads them (lengths, time, interface name, bytes). */
+/** Frames of `file` as tshark reads them (lengths, time, interface name, bytes): one `tshark -T json -x` run. */
 export function tsharkFrames(file: string): TsharkFrame[] {
-  const fields = run('tshark', [
-    '-n',
-    '-r',
-    file,
-    '-T',
-    'fields',
-    '-E',
-    'separator=/t',
-    '-e',
-    'frame.len',
-    '-e',
-    'frame.cap_len',
-    '-e',
-    'frame.time_epoch',
-    '-e',
-    'frame.interface_name',
-  ]);
-  // bytes: hex dump with Ethernet dissection off, so each frame is one data source
-  const dump = run('tshark', ['-n', '--disable-protocol', 'eth', '-r', file, '-x']);
-  const hexes: string[] = [];
-  let cur = '';
-  for (const line of dump.split('\n')) {
-    const m = /^[0-9a-f]{4,} {2}((?:[0-9a-f]{2} ?)+)/.exec(line);
-    if (m) cur += m[1].replace(/ /g, '');
-    else if (line.trim() === '' && cur) {
-      hexes.push(cur);
-      cur = '';
-    }
-  }
-  if (cur) hexes.push(cur);
-  const rows = fields.split('\n').filter((l) => l.length > 0);
-  return rows.map((l, i) => {
-    const [len, capLen, time, ifaceName] = l.split('\t');
+  const out = run('tshark', ['-n', '-r', file, '-T', 'json', '-x', '-j', 'frame frame.interface_id']);
+  type Layers = {
+    frame_raw: [string, ...unknown[]];
+    frame: Record<string, string | Record<string, string>>;
+  };
+  const packets = JSON.parse(out) as { _source: { layers: Layers } }[];
+  return packets.map((p) => {
+    const fr = p._source.layers.frame;
+    const tree = fr['frame.interface_id_tree'];
     return {
-      len: Number(len),
-      capLen: Number(capLen),
-      time,
-      ifaceName: ifaceName ?? '',
-      hex: hexes[i] ?? '',
+      len: Number(fr['frame.len']),
+      capLen: Number(fr['frame.cap_len']),
+      time: String(fr['frame.time_epoch']),
+      ifaceName: typeof tree === 'object' ? (tree['frame.interface_name'] ?? '') : '',
+      hex: p._source.layers.frame_raw[0],
     };
   });
 }
