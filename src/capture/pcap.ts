@@ -39,7 +39,7 @@ export class PcapReader extends ChunkedReader {
   /** Largest captured length accepted: the snapshot length, or 256 KiB when it is 0 or larger. */
   private capLimit = MAX_CAPLEN;
 
-  constructor(file: string, fd: number, buf: Buffer, end: number, eof: boolean, opts: ReaderOptions) {
+  constructor(file: string, fd: number, buf: Uint8Array, end: number, eof: boolean, opts: ReaderOptions) {
     super(file, 'pcap', fd, buf, end, eof, opts);
     if (!this.fill(PCAP_FILE_HEADER_LEN)) {
       throw new CaptureFormatError(

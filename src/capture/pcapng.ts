@@ -74,7 +74,7 @@ export class PcapngReader extends ChunkedReader {
   section = -1;
   private readonly tsc = new TsConverter();
 
-  constructor(file: string, fd: number, buf: Buffer, end: number, eof: boolean, opts: ReaderOptions) {
+  constructor(file: string, fd: number, buf: Uint8Array, end: number, eof: boolean, opts: ReaderOptions) {
     super(file, 'pcapng', fd, buf, end, eof, opts);
     // read the leading SHB, IDBs and other blocks now, so `interfaces` is known before the first frame
     this.scanToPacket();
@@ -289,7 +289,7 @@ export class PcapngReader extends ChunkedReader {
   private text(v: number, len: number): string {
     let e = v + len;
     while (e > v && this.buf[e - 1] === 0) e--;
-    return this.buf.toString('utf8', v, e);
+    return Buffer.from(this.buf.buffer, this.buf.byteOffset + v, e - v).toString('utf8');
   }
 
   private badCapLen(p: number, capLen: number, iface: CaptureInterface): never {

@@ -17,7 +17,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { CaptureFormatError, CaptureReadError } from './errors.js';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US, PcapReader } from './pcap.js';
 import { PCAPNG_SHB, PcapngReader } from './pcapng.js';
-import { DEFAULT_READ_BUFFER, type CaptureReader, type ReaderOptions } from './source.js';
+import { DEFAULT_READ_BUFFER, plainBytes, type CaptureReader, type ReaderOptions } from './source.js';
 
 export type { CaptureReader, ReaderOptions } from './source.js';
 export { CaptureInterface, DEFAULT_READ_BUFFER, MAX_CAPLEN } from './source.js';
@@ -40,7 +40,8 @@ export function openCapture(path: string, opts: ReaderOptions = {}): CaptureRead
   }
   try {
     const size = Math.max(MIN_BUFFER, Math.floor(opts.bufferSize ?? DEFAULT_READ_BUFFER));
-    const buf = Buffer.allocUnsafe(size);
+    // a plain Uint8Array (not a Buffer) so frame views stay monomorphic with the wire layer's
+    const buf = plainBytes(size);
     // read until the buffer is full or the file ends (a pipe may return less per read)
     let end = 0;
     let eof = false;
@@ -62,8 +63,9 @@ export function openCapture(path: string, opts: ReaderOptions = {}): CaptureRead
       const what = end === 0 ? 'the file is empty' : `the file has only ${end} bytes`;
       throw new CaptureFormatError(path, 0, 0, `not a pcap or pcapng file: ${what}`);
     }
-    const be = buf.readUInt32BE(0);
-    const le = buf.readUInt32LE(0);
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const be = dv.getUint32(0, false);
+    const le = dv.getUint32(0, true);
     if (be === PCAPNG_SHB) return new PcapngReader(path, fd, buf, end, eof, opts);
     if (be === PCAP_MAGIC_US || be === PCAP_MAGIC_NS || le === PCAP_MAGIC_US || le === PCAP_MAGIC_NS) {
       return new PcapReader(path, fd, buf, end, eof, opts);

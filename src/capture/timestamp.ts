@@ -116,6 +116,21 @@ export class TsConverter {
         }
         this.sec = s;
         this.nsec = r * POW10[9 - tsresol];
+      } else if (tsresol >= 4) {
+        // 53-bit estimate of the seconds (off by at most one: the rounding error of
+        // the 64-bit value is at most 2^11 units, under a second at 10^-4 or finer);
+        // the remainder is small, so its low 32 bits give it exactly
+        let s = Math.floor((hi * TWO32 + lo) / d);
+        let r = (lo - Math.imul(s, d)) | 0;
+        if (r < 0) {
+          s--;
+          r += d;
+        } else if (r >= d) {
+          s++;
+          r -= d;
+        }
+        this.sec = s;
+        this.nsec = r * POW10[9 - tsresol];
       } else {
         this.divmod(hi, lo, d);
         this.sec = this.hi * TWO32 + this.lo;

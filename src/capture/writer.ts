@@ -77,9 +77,15 @@ abstract class BatchWriter implements CaptureWriter {
   readonly format: 'pcap' | 'pcapng';
   framesWritten = 0;
   bytesWritten = 0;
-  protected out: Buffer;
+  protected out: Uint8Array;
   protected dv: DataView;
   protected pos = 0;
+  /**
+   * Bytes usable in `out`: its length while the writer is open, -1 once it is
+   * closed or failed, so the one "does the record fit" test on the fast path
+   * also sends writes after close / failure to `reserve`, which throws.
+   */
+  protected limit: number;
   private fd: number;
   private closed = false;
   private failure: CaptureWriteError | null = null;
@@ -88,8 +94,9 @@ abstract class BatchWriter implements CaptureWriter {
     this.file = file;
     this.format = format;
     const size = Math.max(64, Math.floor(opts.bufferSize ?? DEFAULT_WRITE_BUFFER));
-    this.out = Buffer.alloc(size);
+    this.out = new Uint8Array(size);
     this.dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
+    this.limit = size;
     try {
       this.fd = openSync(file, 'w');
     } catch (e) {
@@ -107,15 +114,23 @@ abstract class BatchWriter implements CaptureWriter {
     tsNsec: number,
   ): void;
 
-  /** Makes room for n more bytes in the batch buffer (flushing, or growing it for one huge record). */
-  protected reserve(n: number): void {
+  /**
+   * The slow path of a write: throws after close / failure or for a frame
+   * over 256 KiB, else makes room for n more bytes (flushing, or growing the
+   * buffer for one huge record). Re-read `pos`, `out` and `dv` afterwards.
+   */
+  protected reserve(n: number, frameLen: number): void {
     if (this.failure) throw this.failure;
     if (this.closed) throw new Error(`capture writer for ${this.file} used after close()`);
-    if (this.pos + n <= this.out.length) return;
+    if (!(frameLen >= 0 && frameLen <= MAX_CAPLEN)) {
+      throw new RangeError(`frame length ${frameLen} out of range 0..${MAX_CAPLEN}`);
+    }
+    if (this.pos + n <= this.limit) return;
     this.flush();
     if (n > this.out.length) {
-      this.out = Buffer.alloc(n);
+      this.out = new Uint8Array(n);
       this.dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
+      this.limit = n;
     }
   }
 
@@ -126,6 +141,7 @@ abstract class BatchWriter implements CaptureWriter {
       while (done < this.pos) done += writeSync(this.fd, this.out, done, this.pos - done);
     } catch (e) {
       this.failure = new CaptureWriteError(this.file, e);
+      this.limit = -1;
       this.closeQuietly();
       throw this.failure;
     }
@@ -136,6 +152,7 @@ abstract class BatchWriter implements CaptureWriter {
     if (this.closed || this.failure) return;
     this.closed = true;
     this.flush(); // on failure it closes the descriptor itself
+    this.limit = -1;
     const fd = this.fd;
     this.fd = -1;
     try {
@@ -155,16 +172,6 @@ abstract class BatchWriter implements CaptureWriter {
       this.fd = -1;
     }
   }
-
-  /** Copies the frame bytes into the batch buffer at p. */
-  protected copyFrame(buf: Uint8Array, off: number, len: number, p: number): void {
-    this.out.set(buf.subarray(off, off + len), p);
-  }
-}
-
-function checkLen(len: number): void {
-  if (!(len >= 0 && len <= MAX_CAPLEN))
-    throw new RangeError(`frame length ${len} out of range 0..${MAX_CAPLEN}`);
 }
 
 /** Classic pcap writer (little-endian, link type Ethernet, snaplen 262144). */
@@ -195,16 +202,16 @@ export class PcapWriter extends BatchWriter {
     tsSec: number,
     tsNsec: number,
   ): void {
-    checkLen(len);
     const need = 16 + len;
-    this.reserve(need);
+    if (this.pos + need > this.limit || len > MAX_CAPLEN) this.reserve(need, len);
     const p = this.pos;
     const dv = this.dv;
     dv.setUint32(p, tsSec, true);
     dv.setUint32(p + 4, this.nanosecond ? tsNsec : Math.floor(tsNsec / 1000), true);
     dv.setUint32(p + 8, len, true);
     dv.setUint32(p + 12, origLen, true);
-    this.copyFrame(buf, off, len, p + 16);
+    // a plain view whatever the source's class (Node's Buffer#subarray is slower)
+    this.out.set(new Uint8Array(buf.buffer, buf.byteOffset + off, len), p + 16);
     this.pos = p + need;
     this.bytesWritten += need;
     this.framesWritten++;
@@ -227,7 +234,7 @@ export class PcapngWriter extends BatchWriter {
   private writeShb(): void {
     const appl = Buffer.from('ipvs-sim', 'utf8');
     const len = 28 + 4 + pad4(appl.length) + 4;
-    this.reserve(len);
+    this.reserve(len, 0);
     const p = this.pos;
     const dv = this.dv;
     dv.setUint32(p, PCAPNG_SHB, true);
@@ -250,7 +257,7 @@ export class PcapngWriter extends BatchWriter {
     if (nameBytes.length > 65535) throw new RangeError(`interface name too long (${nameBytes.length} bytes)`);
     const nameOpt = nameBytes.length ? 4 + pad4(nameBytes.length) : 0;
     const len = 16 + nameOpt + 8 + 4 + 4;
-    this.reserve(len);
+    this.reserve(len, 0);
     const p = this.pos;
     const dv = this.dv;
     dv.setUint32(p, PCAPNG_IDB, true);
@@ -287,7 +294,6 @@ export class PcapngWriter extends BatchWriter {
     tsSec: number,
     tsNsec: number,
   ): void {
-    checkLen(len);
     if (!(ifaceIndex >= 0 && ifaceIndex < this.interfaceNames.length)) {
       throw new RangeError(
         `interface index ${ifaceIndex} out of range (${this.interfaceNames.length} interfaces)`,
@@ -295,7 +301,7 @@ export class PcapngWriter extends BatchWriter {
     }
     const padded = (len + 3) & ~3;
     const need = 32 + padded;
-    this.reserve(need);
+    if (this.pos + need > this.limit || len > MAX_CAPLEN) this.reserve(need, len);
     const p = this.pos;
     const dv = this.dv;
     const tsc = this.tsc;
@@ -307,9 +313,10 @@ export class PcapngWriter extends BatchWriter {
     dv.setUint32(p + 16, tsc.lo, true);
     dv.setUint32(p + 20, len, true);
     dv.setUint32(p + 24, origLen, true);
-    this.copyFrame(buf, off, len, p + 28);
+    const out = this.out;
+    out.set(new Uint8Array(buf.buffer, buf.byteOffset + off, len), p + 28);
     // zero padding (the buffer is reused)
-    for (let i = p + 28 + len; i < p + 28 + padded; i++) this.out[i] = 0;
+    for (let i = p + 28 + len; i < p + 28 + padded; i++) out[i] = 0;
     dv.setUint32(p + 28 + padded, need, true);
     this.pos = p + need;
     this.bytesWritten += need;

@@ -45,6 +45,21 @@ describe('capture timestamps', () => {
     }
   });
 
+  it('converts 64-bit values above 2^53 at 10^-4 .. 10^-9 exactly (the estimate-and-correct path)', () => {
+    const tsc = new TsConverter();
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 4, max: 9 }),
+        fc.bigInt({ min: 1n << 53n, max: (1n << 64n) - 1n }),
+        (r, units) => {
+          tsc.convert(Number(units >> 32n), Number(units & 0xffffffffn), r);
+          expect([tsc.sec, tsc.nsec], `tsresol ${r}, units ${units}`).to.deep.equal(refConvert(units, r));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
   it('converts the edge values (0, 2^53 boundary, all ones) of the common resolutions', () => {
     const tsc = new TsConverter();
     const edges = [

@@ -138,6 +138,31 @@ describe('capture writer', () => {
     );
   });
 
+  it('writes pcapng blocks with zeroed padding and matching trailers, even when the batch buffer held other data', () => {
+    const f = file('.pcapng');
+    const w = createPcapngWriter(f, ['a'], { bufferSize: 256 });
+    for (let i = 0; i < 50; i++) {
+      const len = 1 + ((i * 37) % 200);
+      w.write(0, new Uint8Array(len).fill(0xee), 0, len, len, i, i);
+    }
+    w.close();
+    const b = readFileSync(f);
+    let o = 0;
+    let epbs = 0;
+    while (o < b.length) {
+      const type = b.readUInt32LE(o);
+      const len = b.readUInt32LE(o + 4);
+      expect(b.readUInt32LE(o + len - 4), `trailer of block at ${o}`).to.equal(len);
+      if (type === 6) {
+        epbs++;
+        const cap = b.readUInt32LE(o + 20);
+        for (let i = o + 28 + cap; i < o + len - 4; i++) expect(b[i], `padding byte ${i}`).to.equal(0);
+      }
+      o += len;
+    }
+    expect(epbs).to.equal(50);
+  });
+
   it('batches across many 1 MiB chunks without losing or reordering a byte', () => {
     const frames: In[] = [];
     for (let i = 0; i < 4000; i++) {
