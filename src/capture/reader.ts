@@ -39,9 +39,12 @@ export function openCapture(path: string, opts: ReaderOptions = {}): CaptureRead
     throw new CaptureReadError(path, e);
   }
   try {
-    const size = Math.max(MIN_BUFFER, Math.floor(opts.bufferSize ?? DEFAULT_READ_BUFFER));
+    if (opts.buffer && opts.buffer.length < MIN_BUFFER) {
+      throw new RangeError(`a capture reader's buffer needs at least ${MIN_BUFFER} bytes`);
+    }
     // a plain Uint8Array (not a Buffer) so frame views stay monomorphic with the wire layer's
-    const buf = plainBytes(size);
+    const buf =
+      opts.buffer ?? plainBytes(Math.max(MIN_BUFFER, Math.floor(opts.bufferSize ?? DEFAULT_READ_BUFFER)));
     // read until the buffer is full or the file ends (a pipe may return less per read)
     let end = 0;
     let eof = false;

@@ -39,8 +39,15 @@ export interface ReaderOptions {
    * raising UnsupportedLinkTypeError for non-Ethernet ones. Default false.
    */
   anyLinkType?: boolean;
-  /** Initial buffer size in bytes (default 4 MiB). Tiny values exercise the refill logic in tests. */
+  /** Initial buffer size in bytes (default 512 KiB); tiny values exercise the refill logic in tests. */
   bufferSize?: number;
+  /**
+   * Storage to read into instead of a new buffer (`bufferSize` is then
+   * ignored; at least 24 bytes). Give the reader and the writer two disjoint
+   * views of one ArrayBuffer (`sharedCaptureBuffers()`) and the writer copies
+   * frames without allocating anything.
+   */
+  buffer?: Uint8Array;
 }
 
 /**

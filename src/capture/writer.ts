@@ -27,7 +27,7 @@ import { CaptureWriteError } from './errors.js';
 import { LINKTYPE_ETHERNET } from './linktype.js';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US } from './pcap.js';
 import { PCAPNG_BYTE_ORDER_MAGIC, PCAPNG_EPB, PCAPNG_IDB, PCAPNG_SHB, IDB_OPT } from './pcapng.js';
-import { MAX_CAPLEN } from './source.js';
+import { DEFAULT_READ_BUFFER, MAX_CAPLEN } from './source.js';
 import { TsConverter } from './timestamp.js';
 
 /** Size of the batch buffer. */
@@ -38,6 +38,33 @@ export const WRITER_SNAPLEN = 262144;
 export interface WriterOptions {
   /** Batch buffer size in bytes (default 1 MiB); tiny values are for tests and measurements. */
   bufferSize?: number;
+  /**
+   * Storage for the batch buffer instead of a new one (`bufferSize` is then
+   * ignored; at least 64 bytes). When a frame given to `write` lies in the
+   * same ArrayBuffer (see `sharedCaptureBuffers`), it is copied with
+   * `copyWithin`, allocating nothing; the two regions must not overlap.
+   */
+  buffer?: Uint8Array;
+}
+
+/**
+ * A reader buffer and a writer batch buffer carved from one ArrayBuffer, for
+ * `openCapture(path, { buffer: read })` and `openOutput(path, names, { buffer:
+ * write })`: frames go from the reader (or from any other view of the same
+ * ArrayBuffer, such as `extra`) to the writer with no allocation per frame.
+ * `extra` bytes at the end are free for the caller's own scratch frames.
+ */
+export function sharedCaptureBuffers(
+  readBytes = DEFAULT_READ_BUFFER,
+  writeBytes = DEFAULT_WRITE_BUFFER,
+  extra = 0,
+): { read: Uint8Array; write: Uint8Array; extra: Uint8Array } {
+  const arena = new Uint8Array(readBytes + writeBytes + extra);
+  return {
+    read: arena.subarray(0, readBytes),
+    write: arena.subarray(readBytes, readBytes + writeBytes),
+    extra: arena.subarray(readBytes + writeBytes),
+  };
 }
 
 export interface PcapWriterOptions extends WriterOptions {
@@ -79,6 +106,9 @@ abstract class BatchWriter implements CaptureWriter {
   bytesWritten = 0;
   protected out: Uint8Array;
   protected dv: DataView;
+  /** A view of out's whole ArrayBuffer and out's offset in it (for copyWithin from a shared buffer). */
+  protected whole: Uint8Array;
+  protected outBase: number;
   protected pos = 0;
   /**
    * Bytes usable in `out`: its length while the writer is open, -1 once it is
@@ -93,10 +123,14 @@ abstract class BatchWriter implements CaptureWriter {
   constructor(file: string, format: 'pcap' | 'pcapng', opts: WriterOptions) {
     this.file = file;
     this.format = format;
-    const size = Math.max(64, Math.floor(opts.bufferSize ?? DEFAULT_WRITE_BUFFER));
-    this.out = new Uint8Array(size);
+    if (opts.buffer && opts.buffer.length < 64)
+      throw new RangeError("a capture writer's buffer needs at least 64 bytes");
+    this.out =
+      opts.buffer ?? new Uint8Array(Math.max(64, Math.floor(opts.bufferSize ?? DEFAULT_WRITE_BUFFER)));
     this.dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
-    this.limit = size;
+    this.whole = new Uint8Array(this.out.buffer);
+    this.outBase = this.out.byteOffset;
+    this.limit = this.out.length;
     try {
       this.fd = openSync(file, 'w');
     } catch (e) {
@@ -130,6 +164,8 @@ abstract class BatchWriter implements CaptureWriter {
     if (n > this.out.length) {
       this.out = new Uint8Array(n);
       this.dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
+      this.whole = this.out;
+      this.outBase = 0;
       this.limit = n;
     }
   }
@@ -159,6 +195,17 @@ abstract class BatchWriter implements CaptureWriter {
       closeSync(fd);
     } catch (e) {
       throw new CaptureWriteError(this.file, e);
+    }
+  }
+
+  /** Copies buf[off .. off + len) to out[p ..): copyWithin when buf shares out's ArrayBuffer, else through a view. */
+  protected copyIn(buf: Uint8Array, off: number, len: number, p: number): void {
+    if (buf.buffer === this.whole.buffer) {
+      const from = buf.byteOffset + off;
+      this.whole.copyWithin(this.outBase + p, from, from + len);
+    } else {
+      // a plain view whatever the source's class (Node's Buffer#subarray is slower)
+      this.out.set(new Uint8Array(buf.buffer, buf.byteOffset + off, len), p);
     }
   }
 
@@ -210,8 +257,7 @@ export class PcapWriter extends BatchWriter {
     dv.setUint32(p + 4, this.nanosecond ? tsNsec : Math.floor(tsNsec / 1000), true);
     dv.setUint32(p + 8, len, true);
     dv.setUint32(p + 12, origLen, true);
-    // a plain view whatever the source's class (Node's Buffer#subarray is slower)
-    this.out.set(new Uint8Array(buf.buffer, buf.byteOffset + off, len), p + 16);
+    this.copyIn(buf, off, len, p + 16);
     this.pos = p + need;
     this.bytesWritten += need;
     this.framesWritten++;
@@ -313,8 +359,8 @@ export class PcapngWriter extends BatchWriter {
     dv.setUint32(p + 16, tsc.lo, true);
     dv.setUint32(p + 20, len, true);
     dv.setUint32(p + 24, origLen, true);
+    this.copyIn(buf, off, len, p + 28);
     const out = this.out;
-    out.set(new Uint8Array(buf.buffer, buf.byteOffset + off, len), p + 28);
     // zero padding (the buffer is reused)
     for (let i = p + 28 + len; i < p + 28 + padded; i++) out[i] = 0;
     dv.setUint32(p + 28 + padded, need, true);

@@ -11,6 +11,7 @@ import {
   openOutput,
   PcapngWriter,
   PcapWriter,
+  sharedCaptureBuffers,
   type CaptureWriter,
 } from '../../src/capture/writer.js';
 import { FIXTURES, readAll, requireTool, tmpDir, tsharkFrames } from './helpers.js';
@@ -303,6 +304,45 @@ describe('capture writer', () => {
         });
       });
     }
+  });
+
+  it('copies frames between views of one ArrayBuffer (shared reader/writer buffers) exactly as from separate buffers', () => {
+    for (const src of ['le-us.pcap', 'multi-section.pcapng', 'be-two-ifaces.pcapng']) {
+      const outs: Buffer[] = [];
+      for (const shared of [false, true]) {
+        // small buffers: many refills and flushes, frames at every alignment
+        const s = sharedCaptureBuffers(4096, 2048, 2000);
+        const r = openCapture(path.join(FIXTURES, src), shared ? { buffer: s.read } : { bufferSize: 4096 });
+        const out = file('.pcapng');
+        const w = createPcapngWriter(
+          out,
+          ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'],
+          shared ? { buffer: s.write } : { bufferSize: 2048 },
+        );
+        let n = 0;
+        while (r.next()) {
+          if (shared && n % 3 === 0) {
+            // a scratch frame in the same ArrayBuffer, as the replay builds rewritten frames
+            s.extra.set(r.buf.subarray(r.off, r.off + r.capLen), 5);
+            w.write(r.ifaceIndex, s.extra, 5, r.capLen, r.origLen, r.tsSec, r.tsNsec);
+          } else {
+            w.write(r.ifaceIndex, r.buf, r.off, r.capLen, r.origLen, r.tsSec, r.tsNsec);
+          }
+          n++;
+        }
+        r.close();
+        w.close();
+        outs.push(readFileSync(out));
+      }
+      expect(outs[1].equals(outs[0]), src).to.equal(true);
+    }
+  });
+
+  it('refuses caller buffers too small for a file header', () => {
+    expect(() => openCapture(path.join(FIXTURES, 'le-us.pcap'), { buffer: new Uint8Array(10) })).to.throw(
+      RangeError,
+    );
+    expect(() => createPcapWriter(file('.pcap'), { buffer: new Uint8Array(10) })).to.throw(RangeError);
   });
 
   it('copies a capture unchanged: reader → writer gives the same frames (and for pcap µs, the same bytes)', () => {
