@@ -109,6 +109,11 @@ abstract class BatchWriter implements CaptureWriter {
   /** A view of out's whole ArrayBuffer and out's offset in it (for copyWithin from a shared buffer). */
   protected whole: Uint8Array;
   protected outBase: number;
+  /** The last source buffer given to `write`, its ArrayBuffer and offset, and whether it shares out's ArrayBuffer. */
+  private src: Uint8Array | null = null;
+  private srcBuffer: ArrayBufferLike = new ArrayBuffer(0);
+  private srcBase = 0;
+  private srcShared = false;
   protected pos = 0;
   /**
    * Bytes usable in `out`: its length while the writer is open, -1 once it is
@@ -167,6 +172,7 @@ abstract class BatchWriter implements CaptureWriter {
       this.whole = this.out;
       this.outBase = 0;
       this.limit = n;
+      this.src = null;
     }
   }
 
@@ -198,15 +204,25 @@ abstract class BatchWriter implements CaptureWriter {
     }
   }
 
-  /** Copies buf[off .. off + len) to out[p ..): copyWithin when buf shares out's ArrayBuffer, else through a view. */
+  /**
+   * Copies buf[off .. off + len) to out[p ..): with copyWithin when buf shares
+   * out's ArrayBuffer, else through a view. What `buf` is (its ArrayBuffer,
+   * offset, whether shared) is cached while the same buf comes back, as the
+   * reader's does: the `buffer` / `byteOffset` getters are calls into V8's
+   * runtime, too slow to pay per frame.
+   */
   protected copyIn(buf: Uint8Array, off: number, len: number, p: number): void {
-    if (buf.buffer === this.whole.buffer) {
-      const from = buf.byteOffset + off;
-      this.whole.copyWithin(this.outBase + p, from, from + len);
-    } else {
-      // a plain view whatever the source's class (Node's Buffer#subarray is slower)
-      this.out.set(new Uint8Array(buf.buffer, buf.byteOffset + off, len), p);
-    }
+    if (buf !== this.src) this.learnSource(buf);
+    const from = this.srcBase + off;
+    if (this.srcShared) this.whole.copyWithin(this.outBase + p, from, from + len);
+    else this.out.set(new Uint8Array(this.srcBuffer, from, len), p);
+  }
+
+  private learnSource(buf: Uint8Array): void {
+    this.src = buf;
+    this.srcBuffer = buf.buffer;
+    this.srcBase = buf.byteOffset;
+    this.srcShared = buf.buffer === this.whole.buffer;
   }
 
   private closeQuietly(): void {
