@@ -4,16 +4,22 @@
  * and `if_tsresol` = 9, i.e. nanosecond timestamps, then EPBs).
  *
  * Records are assembled in a 1 MiB buffer written with one `fs.writeSync`
- * when full (and by `flush`/`close`). Measured on this project's 2-core test
- * machine (Node 20, 100k mixed-size frames, page cache): one writeSync per
- * record took 2.9x as long as 1 MiB batches (see bench/RESULTS.md for the
- * read+write figures).
+ * when full (and by `flush`/`close`). Measured by bench/suites/capture.ts on
+ * the project's shared 2-core machine (Node 20, a 62 MiB pcap of 100k
+ * mixed-size frames copied from the page cache): one writeSync per record ran
+ * at 7.8-9.5% of the batched writer's speed, i.e. batching is 10-13x faster
+ * (bench/RESULTS.md has the current figures).
  *
- * The frame bytes are copied with `Uint8Array.set` over a `subarray` view:
- * that view is the one short-lived object per record. Every allocation-free
- * alternative measured slower by far on Node 20 (a byte loop 10-15x, a
- * DataView 32-bit word loop 4x, for 60-1514-byte frames); `Buffer.copy`
- * allocates the same view internally.
+ * Frame bytes are copied with `copyWithin` when the source lies in the same
+ * ArrayBuffer as the batch buffer (`sharedCaptureBuffers`): nothing is
+ * allocated per frame. Otherwise they go through `Uint8Array.set` over a new
+ * view, the one short-lived object per record: every allocation-free JS
+ * alternative measured slower on Node 20 (a byte loop 10-15x, a DataView
+ * 32-bit word loop 4x, for 60-1514-byte frames), and `Buffer#copy` allocates
+ * the same view internally. Copying a capture unchanged (our reader into
+ * this writer) ran at 0.58-0.77x the speed of a bare 1 MiB read/write loop
+ * with shared buffers, 0.43-0.54x without (ratios within one run, over
+ * several runs).
  *
  * Errors while creating or writing the file raise CaptureWriteError with a
  * one-line message naming the file and the cause (`cannot write capture
