@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""Scheduler scenarios for test/oracle/extra/ (issue 4: ties, weight
+changes, overload, deletions).
+
+usage: /usr/bin/python3 tools/oracle/make_sched.py [--predict] [NAME ...]
+
+Writes test/oracle/extra/NAME/{setup,*.pcap,DESCRIPTION} (never expected/;
+run `/work/shared/oracle/examples.sh update test/oracle/extra NAME` for
+that).  With --predict, prints what the authoring model (model.py) expects
+for each new connection; compare with `picks.py --syn test/oracle/extra/NAME`.
+"""
+
+import sys
+
+sys.dont_write_bytecode = True
+
+from lab import Lab
+
+SCENARIOS = {}
+
+
+def scenario(fn):
+    SCENARIOS[fn.__name__.replace("_", "-")] = fn
+    return fn
+
+
+@scenario
+def sched_rr_change():
+    lab = Lab("sched-rr-change", 4011, 11, "LVS-DR, scheduler rr, servers added / quiesced / deleted on the fly",
+              vip="172.16.11.100")
+    sc = lab.sc
+    svc = lab.service("rr")
+    for h in (11, 12, 13):
+        lab.rs(svc, h, 1)
+    lab.neigh(14)
+    lab.neigh(15)
+    sc.text = """LVS-DR, round robin; real servers 10.11.0.11, .12, .13 (weight 1, added in
+that order: the list is .13 .12 .11), then changed by timed ipvsadm commands
+between new connections (each SYN comes from a new client):
+ - .12 quiesced (weight 0) and brought back;
+ - .13, the server picked last and the head of the list, deleted: rr goes on
+   from the entry before it;
+ - .14 added (new head) when the last pick was the tail; .15 added when the
+   last pick was .14 (the new head is behind the current position);
+ - .12 deleted while it is not the current position;
+ - .13 added again while its SYN_RECV entries still exist
+   (expire_nodest_conn=0): the kernel takes the deleted server back from its
+   trash with its counters; an ACK of an old .13 connection is dropped while
+   .13 is deleted and forwarded again after it is back;
+ - every server quiesced (no destination: ICMP port unreachable), then one
+   brought back."""
+    for _ in range(4):
+        lab.syn(svc)
+    old13 = [f for f in []]
+    lab.edit(svc, 12, 0)
+    for _ in range(3):
+        lab.syn(svc)
+    lab.edit(svc, 12, 1)
+    flows = [lab.syn(svc) for _ in range(4)]
+    old13 = [f for f in flows if f.rip == lab.rip(13)]
+    lab.delete(svc, 13)
+    old13[0].c("A", note="(its server .13 deleted)")
+    for _ in range(2):
+        lab.syn(svc)
+    lab.add(svc, 14, 1)
+    for _ in range(4):
+        lab.syn(svc)
+    lab.add(svc, 15, 1)
+    for _ in range(3):
+        lab.syn(svc)
+    lab.delete(svc, 12)
+    for _ in range(2):
+        lab.syn(svc)
+    lab.add(svc, 13, 1)
+    old13[0].c("A", note="(.13 is back)")
+    for _ in range(5):
+        lab.syn(svc)
+    for h in (13, 15, 14, 11):
+        lab.edit(svc, h, 0)
+    lab.syn(svc, note="(all servers have weight 0)")
+    lab.edit(svc, 14, 1)
+    lab.syn(svc)
+    lab.syn(svc)
+    return lab
+
+
+@scenario
+def sched_wrr_change():
+    lab = Lab("sched-wrr-change", 4012, 12, "LVS-DR, scheduler wrr, weights changed on the fly")
+    sc = lab.sc
+    svc = lab.service("wrr")
+    for h, w in ((21, 3), (22, 2), (23, 1)):
+        lab.rs(svc, h, w)
+    lab.neigh(24)
+    sc.text = """LVS-DR, weighted round robin; real servers 10.12.0.21 (weight 3), .22 (2),
+.23 (1), added in that order (list .23 .22 .21).  Each timed ipvsadm command
+comes in the middle of a wrr cycle; every add / edit / delete calls wrr's
+dest_changed: the walk restarts at the list head, mw = max weight - (gcd - 1),
+and the current weight cw is kept, reset to mw (cw > mw or 0), or rounded to
+k*gcd + 1 (gcd > 1).  Steps (each SYN from a new client):
+ - 8 SYNs with 3,2,1;
+ - .23 up to 4 (new maximum, gcd 1);              7 SYNs
+ - .21 down to 2: weights 4,2,2, gcd 2 (mw 3);     7 SYNs
+ - .24 added with weight 6 (weights 6,4,2,2);     9 SYNs
+ - .23 deleted (6,2,2);                           6 SYNs
+ - .24 quiesced (0,2,2: mw 1, cw clamped);        4 SYNs
+ - .22 up to 3 (gcd 1 again, mw 3);               7 SYNs
+ - .21 edited to its own weight (nothing changes but the walk restarts); 4 SYNs."""
+    steps = [
+        (None, 8),
+        (lambda: lab.edit(svc, 23, 4), 7),
+        (lambda: lab.edit(svc, 21, 2), 7),
+        (lambda: lab.add(svc, 24, 6), 9),
+        (lambda: lab.delete(svc, 23), 6),
+        (lambda: lab.edit(svc, 24, 0), 4),
+        (lambda: lab.edit(svc, 22, 3), 7),
+        (lambda: lab.edit(svc, 21, 2), 4),
+    ]
+    for change, n in steps:
+        if change:
+            change()
+        for _ in range(n):
+            lab.syn(svc)
+    return lab
+
+
+def check(lab, d):
+    """Compare the model's decisions with expected/ (when it exists)."""
+    import os
+
+    import picks
+
+    if not os.path.isdir(os.path.join(d, "expected")):
+        return
+    got = picks.decisions(d)
+    bad = 0
+    for idx, text in lab.model.log:
+        want = text[3:] if text.startswith("-> ") else ("icmp" if text == "no destination" else None)
+        if want is None or idx not in got:
+            continue
+        if got[idx] != want:
+            bad += 1
+            print("  frame %d: model %s, kernel %s" % (idx, want, got[idx]))
+    print("  model vs kernel: %s" % ("same decisions" if not bad else "%d differences" % bad))
+
+
+def main(argv):
+    predict = "--predict" in argv
+    names = [a for a in argv if not a.startswith("--")] or list(SCENARIOS)
+    for n in names:
+        lab = SCENARIOS[n]()
+        d = lab.sc.write(header="make_sched.py " + n)
+        print("wrote", d)
+        if predict:
+            print(lab.model.report())
+        check(lab, d)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
