@@ -76,9 +76,10 @@ ip route add default via 172.16.%d.254 dev client"""
         d = Dest(self.rip(host), port, w, x, y, "m" if self.nat else "g")
         old = getattr(svc, "trash", {}).get((d.addr, port))
         if old is not None:  # restored from the trash with its counters
-            old.weight, old.x, old.y = w, x, y
+            old.weight = w
             if w > 0:
                 old.last_weight = w
+            old.update_thresholds(x, y)
             d = old
         self.sc.cmd("ipvsadm -a " + self._rs_args(svc, host, port, w, x, y), apply=lambda: svc.add(d))
 

@@ -124,6 +124,82 @@ k*gcd + 1 (gcd > 1).  Steps (each SYN from a new client):
     return lab
 
 
+@scenario
+def sched_wlc_ties():
+    lab = Lab("sched-wlc-ties", 4014, 14, "LVS-NAT, scheduler wlc, ties and thresholds", nat=True)
+    sc = lab.sc
+    a = lab.service("wlc", 80)
+    lab.rs(a, 31, 1)
+    lab.rs(a, 32, 1)
+    lab.rs(a, 33, 1, x=3, y=2)
+    b = lab.service("wlc", 81)
+    lab.rs(b, 34, 1)
+    lab.rs(b, 35, 2)
+    lab.rs(b, 36, 4)
+    sc.text = """LVS-NAT, weighted least connection, two services on the same VIP
+172.16.14.100 (real port 8080), every connection answered by its real
+server (SYN-ACK from the server the kernel picked, so the entries go
+through the NAT INPUT / OUTPUT state tables):
+ - :80 over .31, .32 (weight 1) and .33 (weight 1, -x 3 -y 2), list order
+   .33 .32 .31: equal weights and equal loads tie -> the first in list order;
+   .33 is overloaded once it has 3 connections and skipped;
+ - a connection of .32 closed (client FIN, server FIN, client ACK ->
+   TIME_WAIT, inactive: overhead 1 instead of 256);
+ - SYNs reusing the client ports of TIME_WAIT / CLOSE entries
+   (conn_reuse_mode=1): the new connection is scheduled while the old entry
+   still counts, the old entry is freed afterwards (its server's counters
+   drop, and .33's overload flag clears once it has fewer than 2 entries);
+ - :81 over .34 (weight 1), .35 (2), .36 (4), list .36 .35 .34: equal
+   overhead/weight ratios (256/1 = 512/2 = 1024/4) tie -> first in list;
+ - timed ipvsadm -e on :80 while .33 is overloaded with 3 entries: the same
+   -x 3 -y 2 again; -x 4 -y 2 (higher -x, load still above -y); -x 5 -y 4
+   (load below the new -y); then .31 (no threshold, 6 entries) given -x 5,
+   and .33 edited to weight 2 without -x (threshold removed);
+ - on :81: .36 down to weight 2, then .34 up to 3."""
+
+    def conn(svc, note=None):
+        f = lab.syn(svc, note=note)
+        lab.established(f)
+        return f
+
+    fa = [conn(a) for _ in range(7)]  # .33 .32 .31 .33 .32 .31 .33 (overloaded)
+    fa += [conn(a) for _ in range(2)]
+    fb = [conn(b) for _ in range(7)]
+    on = {h: [f for f in fa if f.rip == lab.rip(h)] for h in (31, 32, 33)}
+    lab.client_close(on[32][0])
+    fa.append(conn(a, note="(.32 has one TIME_WAIT entry)"))
+    f = on[32][0]
+    lab.syn(a, client=(f.caddr, f.cport), note="(reuses a .32 TIME_WAIT entry)")
+    g = on[33][0]
+    lab.client_close(g)
+    lab.syn(a, client=(g.caddr, g.cport), note="(reuses a .33 TIME_WAIT entry; .33 keeps 2 entries)")
+    h = on[33][1]
+    h.c("R", note="(-> CLOSE)")
+    r = lab.syn(a, client=(h.caddr, h.cport), note="(reuses a .33 CLOSE entry; .33 down to 1 entry)")
+    lab.established(r)
+    for _ in range(4):
+        conn(a)
+    lab.edit(a, 33, 1, x=3, y=2)
+    conn(a, note="(same -x -y: .33 still overloaded)")
+    lab.edit(a, 33, 1, x=4, y=2)
+    conn(a, note="(-x 4 -y 2, .33 has 3 entries)")
+    lab.edit(a, 33, 1, x=5, y=4)
+    conn(a, note="(-x 5 -y 4, .33 has 3 entries)")
+    conn(a)
+    lab.edit(a, 31, 1, x=5)
+    conn(a, note="(.31 given -x 5 below its load)")
+    lab.edit(a, 33, 2)
+    for _ in range(4):
+        conn(a)
+    lab.edit(b, 36, 2)
+    for _ in range(4):
+        conn(b)
+    lab.edit(b, 34, 3)
+    for _ in range(4):
+        conn(b)
+    return lab
+
+
 def check(lab, d):
     """Compare the model's decisions with expected/ (when it exists)."""
     import os
@@ -142,6 +218,16 @@ def check(lab, d):
             bad += 1
             print("  frame %d: model %s, kernel %s" % (idx, want, got[idx]))
     print("  model vs kernel: %s" % ("same decisions" if not bad else "%d differences" % bad))
+    # NAT: every real-server frame must come out translated (src = a VIP)
+    rows, _ = picks.analyse(d)
+    leaks = []
+    for idx, side, fr, outs, _ in rows:
+        if side != "server" or picks.IP not in fr:
+            continue
+        if not any(o[picks.IP].src != fr[picks.IP].src for s, o in outs if picks.IP in o):
+            leaks.append(idx)
+    if leaks:
+        print("  server frames not translated (no entry?): %s" % leaks)
 
 
 def main(argv):

@@ -65,6 +65,22 @@ class Dest:
     def total(self):
         return self.active + self.inactive
 
+    def low(self):
+        """The lower mark at which an overloaded server becomes usable again."""
+        return self.y if self.y else self.x - (self.x >> 2)
+
+    def update_thresholds(self, x, y):
+        """ipvsadm -e / -a with thresholds (Debian 6.1.192: re-evaluated if changed)."""
+        if (x, y) == (self.x, self.y):
+            return
+        self.x, self.y = x, y
+        if not x:
+            self.overload = False
+        elif self.total() >= x:
+            self.overload = True
+        elif self.total() < self.low():
+            self.overload = False
+
     def overhead(self):
         return self.active * 256 + self.inactive
 
@@ -108,9 +124,7 @@ class Service:
         d.weight = weight
         if weight > 0:
             d.last_weight = weight
-        if x == 0 or x > d.x:
-            d.overload = False
-        d.x, d.y = x, y
+        d.update_thresholds(x, y)
         self._wrr_changed()
 
     def delete(self, addr, port):
@@ -288,26 +302,27 @@ class Director:
         return svc
 
     # -- counters ----------------------------------------------------------
+    # The overload flag as the Debian 6.1.192 kernel keeps it (its ip_vs.ko
+    # has ip_vs_dest_update_overload(), a backport that differs from
+    # upstream 6.1): a bind sets the flag when the total reaches -x exactly;
+    # an unbind clears it when the total drops below the lower mark
+    # (-y, or -x - x/4 without -y); an edit that changes -x/-y re-evaluates:
+    # set if total >= -x, kept if total >= the lower mark, else cleared.
     def _bind(self, c):
         d = c.dest
         d.inactive += 1
-        if d.x and d.total() >= d.x:
-            d.overload = True
+        if d.x and d.total() == d.x:
+            d.overload = d.total() >= d.low()
 
     def _unbind(self, c):
         d = c.dest
+        before = d.total()
         if c.inactive_flag:
             d.inactive -= 1
         else:
             d.active -= 1
-        if d.y:
-            if d.total() < d.y:
-                d.overload = False
-        elif d.x:
-            if d.total() * 4 < d.x * 3:
-                d.overload = False
-        else:
-            d.overload = False
+        if before == d.low():
+            d.overload = bool(d.x) and d.total() >= d.x
 
     def _set_state(self, c, new):
         c.state = new
