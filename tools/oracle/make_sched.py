@@ -200,6 +200,94 @@ through the NAT INPUT / OUTPUT state tables):
     return lab
 
 
+class Ops:
+    """Drive a DR service with a compact script of operations:
+    'S' a new connection (SYN); 'A.h' ACK of the oldest SYN_RECV connection of
+    server .h (-> ESTABLISHED); 'F.h' FIN of the oldest established one
+    (-> FIN_WAIT, inactive); 'R.h' RST of the oldest established one
+    (-> CLOSE, inactive); 'r.h' RST of the oldest SYN_RECV one (stays
+    SYN_RECV, still active)."""
+
+    def __init__(self, lab, svc):
+        self.lab, self.svc = lab, svc
+        self.flows = []
+
+    def _pick(self, host, states):
+        rip = self.lab.rip(host)
+        for f in self.flows:
+            if f.rip == rip and f.state in states:
+                return f
+        raise ValueError("no %s connection on .%d" % (states, host))
+
+    def run(self, script, note=None):
+        for op in script.split():
+            if op == "S":
+                f = self.lab.syn(self.svc, note=note)
+                f.state = "SR"
+                self.flows.append(f)
+                continue
+            kind, host = op.split(".")
+            host = int(host)
+            if kind == "A":
+                f = self._pick(host, ("SR",))
+                f.c("A")
+                f.state = "ES"
+            elif kind == "F":
+                f = self._pick(host, ("ES",))
+                f.c("FA")
+                f.state = "FW"
+            elif kind == "R":
+                f = self._pick(host, ("ES",))
+                f.c("R")
+                f.state = "CL"
+            elif kind == "r":
+                f = self._pick(host, ("SR",))
+                f.c("R", note="(RST in SYN_RECV)")
+                f.state = "SRr"
+
+
+@scenario
+def sched_lc_nq_sed_ties():
+    lab = Lab("sched-lc-nq-sed-ties", 4013, 13, "LVS-DR, schedulers lc, sed and nq side by side")
+    sc = lab.sc
+    lc = lab.service("lc", 80)
+    for h, w in ((31, 1), (32, 3), (33, 2)):
+        lab.rs(lc, h, w)
+    sed = lab.service("sed", 81)
+    for h, w in ((31, 1), (32, 2), (33, 4)):
+        lab.rs(sed, h, w)
+    nq = lab.service("nq", 82)
+    for h, w in ((31, 1), (32, 2), (33, 4)):
+        lab.rs(nq, h, w)
+    sc.text = """LVS-DR, three services on VIP 10.13.0.100 over the same real servers
+10.13.0.31-33 (each service has its own counters; list order .33 .32 .31):
+ - :80 lc (weights 1, 3, 2: ignored): overhead active*256 + inactive; ties
+   (all idle, equal overheads) -> first in list; a server whose connections
+   ended (FIN_WAIT / CLOSE, inactive) beats one with an active connection;
+   a RST in SYN_RECV leaves the entry SYN_RECV (still active);
+ - :81 sed (weights 1, 2, 4): (active + 1) / weight, inactive ignored; ties
+   of equal ratios (1/1 = 2/2 = 4/4) -> first in list;
+ - :82 nq (weights 1, 2, 4): the first server in list order with no active
+   connection wins whatever its weight and inactive count, else the sed rule.
+The connections move between active and inactive by ACK / FIN / RST from
+the client (DR sees only the client side: INPUT-ONLY state table)."""
+    a, b, c = Ops(lab, lc), Ops(lab, sed), Ops(lab, nq)
+    a.run("S S S")  # .33 .32 .31 (idle ties)
+    a.run("A.33 F.33 S")  # .33 inactive only -> .33
+    a.run("r.32 A.31 R.31 S S")  # .32 keeps active after RST in SYN_RECV; .31 inactive -> .31, then .32
+    a.run("S S")
+    a.run("A.33 F.33 A.33 F.33 S S")
+    b.run("S S S S S")  # sed: .33 .33 .32 .33 .32 ...
+    b.run("A.33 F.33 A.33 F.33 S S S")  # inactive ignored
+    b.run("S S S")
+    c.run("S S S S")  # nq: idle servers first: .33 .32 .31, then sed
+    c.run("A.31 F.31 S")  # .31 idle again (inactive only) -> .31
+    c.run("S S S")
+    c.run("A.33 F.33 A.33 F.33 S S")
+    a.run("S S")
+    return lab
+
+
 def check(lab, d):
     """Compare the model's decisions with expected/ (when it exists)."""
     import os

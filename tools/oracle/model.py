@@ -293,6 +293,7 @@ class Director:
         self.svcs = {}
         self.conns = {}  # (caddr, cport, vaddr, vport, proto) -> Conn
         self.log = []  # (input index, text)
+        self.loads = {}  # input index -> the service's list with active/inactive before the pick
         self.conn_reuse_mode = conn_reuse_mode
         self.expire_nodest_conn = expire_nodest_conn
 
@@ -374,7 +375,11 @@ class Director:
             self._set_state(c, TABLES[tbl][row][ORDER.index(c.state)])
 
     def _new(self, svc, flow, flags, idx, key):
+        loads = " ".join("%s:%d/%d%s%s" % (d.addr.rsplit(".", 1)[-1], d.active, d.inactive,
+                                           "" if d.weight else "(w0)", "*" if d.overload else "")
+                         for d in svc.dests)
         d = svc.schedule(flow.vaddr)
+        self.loads[idx] = "%s:%d [%s]" % (svc.sched, svc.vport, loads)
         if d is None:
             self.log.append((idx, "no destination"))
             flow.rip = None
@@ -398,4 +403,4 @@ class Director:
         self._set_state(c, TABLES["output"][row][ORDER.index(c.state)])
 
     def report(self):
-        return "\n".join("%4d %s" % (i, t) for i, t in self.log)
+        return "\n".join("%4d %-16s %s" % (i, t, self.loads.get(i, "")) for i, t in self.log)
