@@ -288,6 +288,59 @@ the client (DR sees only the client side: INPUT-ONLY state table)."""
     return lab
 
 
+@scenario
+def sched_fo_ovf_change():
+    lab = Lab("sched-fo-ovf-change", 4025, 25, "LVS-DR, schedulers fo and ovf, weights edited on the fly")
+    sc = lab.sc
+    fo = lab.service("fo", 80)
+    for h, w in ((51, 10), (52, 20), (53, 20)):
+        lab.rs(fo, h, w)
+    ovf = lab.service("ovf", 81)
+    for h, w in ((54, 2), (55, 3), (56, 3)):
+        lab.rs(ovf, h, w)
+    lab.neigh(57)
+    sc.text = """LVS-DR, two services on VIP 10.25.0.100, timed ipvsadm commands between
+new connections (each SYN from a new client):
+ - :80 fo over .51 (weight 10), .52 (20), .53 (20), list .53 .52 .51: the
+   highest weight wins, ties -> first in list.  .53 down to 5; .51 up to 20
+   (tie with .52); .52 deleted; .52 added again (new head, ties with .51);
+   .52 quiesced; .52 back with -x 2 while it already has more entries
+   (overloaded at once by this kernel); its -x removed.
+ - :81 ovf over .54 (weight 2), .55 (3), .56 (3), list .56 .55 .54: the
+   highest weight whose active count does not exceed its weight; when all
+   are full, no destination (ICMP port unreachable).  Then a FIN frees room
+   on .56; .56 down to weight 1; .55 deleted; .57 added with weight 3;
+   .54 up to 5."""
+    a, b = Ops(lab, fo), Ops(lab, ovf)
+    a.run("S S")
+    lab.edit(fo, 53, 5)
+    a.run("S S")
+    lab.edit(fo, 51, 20)
+    a.run("S S")
+    lab.delete(fo, 52)
+    a.run("S S")
+    lab.add(fo, 52, 20)
+    a.run("S S")
+    lab.edit(fo, 52, 0)
+    a.run("S")
+    lab.edit(fo, 52, 20, x=2)
+    a.run("S S")
+    lab.edit(fo, 52, 20)
+    a.run("S")
+    b.run("S S S S S S S S S S S S")
+    b.run("S", note="(every server full)")
+    b.run("A.56 F.56 S S")
+    lab.edit(ovf, 56, 1)
+    b.run("A.56 F.56 A.56 F.56 S S")
+    lab.delete(ovf, 55)
+    b.run("S")
+    lab.add(ovf, 57, 3)
+    b.run("S S S S S")
+    lab.edit(ovf, 54, 5)
+    b.run("S S S")
+    return lab
+
+
 def check(lab, d):
     """Compare the model's decisions with expected/ (when it exists)."""
     import os
