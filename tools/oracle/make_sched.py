@@ -341,6 +341,121 @@ new connections (each SYN from a new client):
     return lab
 
 
+@scenario
+def sched_dh_sh_change():
+    lab = Lab("sched-dh-sh-change", 4019, 19, "LVS-DR, schedulers dh and sh, tables rebuilt on changes")
+    sc = lab.sc
+    dh_vips = ["10.19.0.%d" % v for v in (100, 101, 103, 104, 113)]
+    sh_vip = "10.19.0.200"
+    for v in dh_vips[1:] + [sh_vip]:
+        sc.lines("ip addr add %s/32 dev client" % v)
+    dh = []
+    for v in dh_vips:
+        s = lab.service("dh", 80, vip=v)
+        for h in (91, 92, 93):
+            lab.rs(s, h, 1)
+        dh.append(s)
+    sh = lab.service("sh", 80, vip=sh_vip)
+    for h, w in ((91, 1), (92, 2), (93, 1)):
+        lab.rs(sh, h, w)
+    lab.neigh(94)
+    sc.text = """LVS-DR, dh and sh tables rebuilt by timed ipvsadm commands.
+ - dh: five services 10.19.0.100, .101, .103, .104, .113 port 80 (dh hashes
+   the destination address, so each VIP is one bucket; these five cover
+   every server in every round), each over .91 .92 .93 (weight 1, list
+   .93 .92 .91);
+ - sh: 10.19.0.200:80 over .91 (weight 1), .92 (2), .93 (1); 16 clients
+   (sh hashes the source address), each sending one SYN per round from a new
+   source port, so every round shows where each client's bucket points now.
+Rounds (5 dh SYNs, one per VIP, then the 16 sh clients):
+ 1. initial;
+ 2. .94 added to every service (sh weight 2): new list head, tables rebuilt;
+ 3. .92 quiesced (weight 0) everywhere: its dh buckets and sh buckets give no
+    destination (ICMP port unreachable; sh without sh-fallback); does the sh
+    table get rebuilt on the edit (a weight-0 server keeps one bucket per
+    round)?
+ 4. .92 back to its weight;
+ 5. .91 deleted everywhere."""
+    clients = [lab.sc.rand_client(lab.used) for _ in range(16)]
+    dh_clients = [lab.sc.rand_client(lab.used) for _ in range(5)]
+
+    def round_(tag):
+        for s, (ca, _) in zip(dh, dh_clients):
+            lab.syn(s, client=(ca, lab.sc.rng.randrange(1024, 65536)), note=tag)
+        for ca, _ in clients:
+            lab.syn(sh, client=(ca, lab.sc.rng.randrange(1024, 65536)), note=tag)
+
+    round_("(round 1)")
+    for s in dh:
+        lab.add(s, 94, 1)
+    lab.add(sh, 94, 2)
+    round_("(round 2)")
+    for s in dh:
+        lab.edit(s, 92, 0)
+    lab.edit(sh, 92, 0)
+    round_("(round 3)")
+    for s in dh:
+        lab.edit(s, 92, 1)
+    lab.edit(sh, 92, 2)
+    round_("(round 4)")
+    for s in dh + [sh]:
+        lab.delete(s, 91)
+    round_("(round 5)")
+    return lab
+
+
+@scenario
+def sched_mh_change():
+    lab = Lab("sched-mh-change", 4023, 23, "LVS-DR, scheduler mh, table rebuilt on changes")
+    sc = lab.sc
+    vip2 = "10.23.0.101"
+    sc.lines("ip addr add %s/32 dev client" % vip2)
+    mh = lab.service("mh", 80)
+    fb = lab.service("mh", 80, flags="-b mh-fallback", vip=vip2)
+    for s in (mh, fb):
+        for h, w in ((131, 1), (132, 2), (133, 1), (134, 3)):
+            lab.rs(s, h, w)
+    lab.neigh(135)
+    sc.text = """LVS-DR, Maglev hashing (mh, table size 4093) on two services over the
+same real servers .131 (weight 1), .132 (2), .133 (1), .134 (3):
+10.23.0.100:80 plain mh, 10.23.0.101:80 with -b mh-fallback.  20 clients
+(mh hashes the source address; no mh-port) send one SYN to each service per
+round, from new source ports.  Rounds:
+ 1. initial;
+ 2. .135 added with weight 2 (table rebuilt);
+ 3. .132 quiesced (weight 0): it keeps its slots (built from its last
+    weight), so its clients get no destination (ICMP port unreachable) on
+    :100 and fall back to another server on :101 (mh-fallback);
+ 4. .132 back to weight 2;
+ 5. .134 weight changed 3 -> 1 (table rebuilt with new slot counts);
+ 6. .133 deleted."""
+    clients = [lab.sc.rand_client(lab.used) for _ in range(20)]
+
+    def round_(tag):
+        for ca, _ in clients:
+            lab.syn(mh, client=(ca, lab.sc.rng.randrange(1024, 65536)), note=tag)
+        for ca, _ in clients:
+            lab.syn(fb, client=(ca, lab.sc.rng.randrange(1024, 65536)), note=tag)
+
+    round_("(round 1)")
+    for s in (mh, fb):
+        lab.add(s, 135, 2)
+    round_("(round 2)")
+    for s in (mh, fb):
+        lab.edit(s, 132, 0)
+    round_("(round 3)")
+    for s in (mh, fb):
+        lab.edit(s, 132, 2)
+    round_("(round 4)")
+    for s in (mh, fb):
+        lab.edit(s, 134, 1)
+    round_("(round 5)")
+    for s in (mh, fb):
+        lab.delete(s, 133)
+    round_("(round 6)")
+    return lab
+
+
 def check(lab, d):
     """Compare the model's decisions with expected/ (when it exists)."""
     import os

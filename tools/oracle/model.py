@@ -374,7 +374,12 @@ class Director:
             tbl = "input" if c.nat else "input_only"
             self._set_state(c, TABLES[tbl][row][ORDER.index(c.state)])
 
+    MODELLED = ("rr", "wrr", "lc", "wlc", "sed", "nq", "fo", "ovf", "lblc", "lblcr")
+
     def _new(self, svc, flow, flags, idx, key):
+        if svc.sched not in self.MODELLED:  # dh, sh, mh: not modelled (DR only)
+            self.log.append((idx, "(%s)" % svc.sched))
+            return
         loads = " ".join("%s:%d/%d%s%s" % (d.addr.rsplit(".", 1)[-1], d.active, d.inactive,
                                            "" if d.weight else "(w0)", "*" if d.overload else "")
                          for d in svc.dests)

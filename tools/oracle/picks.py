@@ -3,6 +3,7 @@
 
 usage: picks.py SCENARIO_DIR [OUT_DIR]     (OUT_DIR defaults to SCENARIO_DIR/expected)
        picks.py --syn SCENARIO_DIR [OUT_DIR]   only new connections and commands
+       picks.py --grid SCENARIO_DIR [OUT_DIR]  per (VIP, client): the server of each new connection
 
 Reads the scenario's input captures and setup (neighbour table -> real
 server names), and the run's trace.tsv and output captures; prints each input
@@ -163,7 +164,25 @@ def decisions(scen, out=None):
     return res
 
 
+def grid(scen, out=None):
+    """Decisions per (virtual address, client address), in order: for the
+    hashing schedulers, where each client went in each round."""
+    rows, _ = analyse(scen, out)
+    dec = decisions(scen, out)
+    table = {}
+    for idx, side, fr, _, _ in rows:
+        if idx not in dec:
+            continue
+        ip = fr[IP] if IP in fr else fr[IPv6]
+        table.setdefault((ip.dst, ip.src), []).append(dec[idx].rsplit(".", 1)[-1].rsplit(":", 1)[-1])
+    for (dst, src), picks_ in table.items():
+        print("  %-15s %-18s %s" % (dst, src, " ".join("%4s" % x for x in picks_)))
+
+
 def main(argv):
+    if argv and argv[0] == "--grid":
+        grid(*argv[1:])
+        return
     only_new = False
     if argv and argv[0] == "--syn":
         only_new = True
