@@ -456,6 +456,49 @@ round, from new source ports.  Rounds:
     return lab
 
 
+@scenario
+def sched_lblc_lblcr_overload():
+    lab = Lab("sched-lblc-lblcr-overload", 4017, 17, "LVS-DR, schedulers lblc and lblcr, overload rules")
+    sc = lab.sc
+    lblc = lab.service("lblc", 80)
+    lab.rs(lblc, 71, 2)
+    lab.rs(lblc, 72, 4, x=3)
+    lblcr = lab.service("lblcr", 81)
+    for h, w in ((74, 2), (75, 4), (76, 1)):
+        lab.rs(lblcr, h, w)
+    sc.text = """LVS-DR, one VIP 10.17.0.100 (so one cache entry per service):
+ - :80 lblc over .71 (weight 2) and .72 (weight 4, -x 3), list .72 .71.
+   The cached server is kept while it has weight > 0 and is not
+   "overloaded" in lblc's sense (active > weight while some server has
+   active*2 < weight); the -x threshold flag is NOT checked for the cached
+   server (.72 keeps getting connections after reaching -x 3), only by the
+   weighted-least-connection pick that replaces the entry.  Then .72's
+   connections end (FIN: inactive), .71 becomes lblc-overloaded but the new
+   pick cannot take .72 (threshold flag); -e .72 without -x clears the flag;
+   .72 quiesced (cached server with weight 0 -> new pick) and restored.
+ - :81 lblcr over .74 (2), .75 (4), .76 (1), list .76 .75 .74: the VIP's
+   server set grows (a new member goes to the head of the set) each time its
+   least loaded member is lblc-overloaded; then .75 is quiesced and .76
+   deleted (set members that are unavailable are skipped) and .74 edited."""
+    a, b = Ops(lab, lblc), Ops(lab, lblcr)
+    a.run("S S S S S S S S")
+    a.run("A.72 F.72 A.72 F.72 A.72 F.72 A.72 F.72 S S")
+    lab.edit(lblc, 72, 4)
+    a.run("S S")
+    lab.edit(lblc, 72, 0)
+    a.run("S S")
+    lab.edit(lblc, 72, 4)
+    a.run("S S S")
+    b.run("S S S S S S S S S S S S S")
+    lab.edit(lblcr, 75, 0)
+    b.run("S S S")
+    lab.delete(lblcr, 76)
+    b.run("S S S")
+    lab.edit(lblcr, 74, 6)
+    b.run("S S S S")
+    return lab
+
+
 def check(lab, d):
     """Compare the model's decisions with expected/ (when it exists)."""
     import os

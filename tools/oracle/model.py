@@ -247,7 +247,7 @@ class Service:
                 if d is None:
                     return None
                 if d not in st:
-                    st.append(d)
+                    st.insert(0, d)  # the set is a list with the newest member first
             return d
         raise ValueError("model: no scheduler %s" % s)
 
