@@ -47,6 +47,11 @@ def l4_text(p):
 
 def short(p):
     """One-line summary of a frame."""
+    if IPv6 in p and (IP not in p or isinstance(p.payload, IPv6)):
+        ip = p[IPv6]
+        base = "%s>%s" % (ip.src, ip.dst)
+        if ip.nh == 4 and isinstance(ip.payload, IP):
+            return "IPIP6(%s) %s" % (base, short(Ether() / ip.payload))
     if IP in p:
         ip = p[IP]
         base = "%s>%s" % (ip.src, ip.dst)
