@@ -31,6 +31,7 @@ from oracle_lib import (  # noqa: E402
     TCPerror,
     UDPerror,
     http_get,
+    http_reply,
     rs_mac,
 )
 from scapy.all import fragment  # noqa: E402
@@ -910,6 +911,131 @@ def dr_icmp():
     pkt = Ether(src=rs_mac("10.43.0.11"), dst=net.dir_server_mac) / IP(src="10.43.0.11", dst=vip, ttl=64, id=0x4545,
                                                                      flags=0) / ICMP(type=8, id=7, seq=1) / Raw(b"hi")
     sc.add("server", pkt, "echo request from the real server 10.43.0.11 to the VIP")
+    return sc
+
+
+@scenario
+def nat_icmp_v6():
+    from scapy.layers.inet6 import ICMPv6DestUnreach, ICMPv6TimeExceeded
+
+    sc = Scenario("nat-icmp-v6", 5036)
+    net = Net()
+    sc.lines(
+        """# LVS-NAT over IPv6, ICMPv6 errors in both directions (same network as nat-v6)
+ip link set client address 02:00:00:00:01:01
+ip -6 addr add 2001:db8:36::1/64 dev client
+ip -6 addr add 2001:db8:36::80/128 dev client
+ip link set server address 02:00:00:00:02:01
+ip -6 addr add 2001:db8:3600::1/64 dev server
+ip neigh add 2001:db8:36::fe lladdr 02:00:00:00:0e:01 dev client
+ip -6 route add default via 2001:db8:36::fe dev client
+sysctl -w net.ipv6.conf.all.forwarding=1
+ip neigh add 2001:db8:3600::11 lladdr 02:00:00:00:0d:11 dev server
+ipvsadm -A -t [2001:db8:36::80]:80 -s rr
+ipvsadm -a -t [2001:db8:36::80]:80 -r [2001:db8:3600::11]:8080 -m -w 1
+ipvsadm -A -u [2001:db8:36::80]:53 -s rr
+ipvsadm -a -u [2001:db8:36::80]:53 -r [2001:db8:3600::11]:5353 -m -w 1"""
+    )
+    vip, rip = "2001:db8:36::80", "2001:db8:3600::11"
+    sc.text = """LVS-NAT over IPv6: TCP [2001:db8:36::80]:80 -> [2001:db8:3600::11]:8080
+and UDP :53 -> :5353, one real server.  ICMPv6 errors that belong to
+connections, in both directions:
+ - from the real server to the client about a client -> RIP packet
+   (destination unreachable / port unreachable for UDP, packet too big for
+   TCP): the director rewrites the outer source to the VIP and the quoted
+   destination to VIP:vport;
+ - from the client (or a router on its side) to the VIP about a VIP ->
+   client packet (packet too big, time exceeded): rewritten towards the
+   real server (outer destination RIP, quoted source RIP:rport);
+ - an ICMPv6 error from the real server about an unknown connection, and
+   one from the client about an unknown connection."""
+    eth_c = Ether(src=net.router_mac, dst=net.dir_client_mac)
+    eth_s = Ether(src=rs_mac(rip), dst=net.dir_server_mac)
+    a = Flow(sc, net, "2001:db8:99::a1", 46001, vip, 80, rip=rip, rport=8080)
+    a.c("S"), a.s("SA"), a.c("A")
+    a.c("PA", payload=http_get(1, 100))
+    u = Flow(sc, net, "2001:db8:99::a2", 46002, vip, 53, proto="udp", rip=rip, rport=5353)
+    u.c(payload=payload(48))
+    # the real server's errors about what it received (client -> RIP:rport)
+    q = IPv6(src=u.caddr, dst=rip, hlim=63) / UDP(sport=u.cport, dport=5353) / Raw(payload(48))
+    sc.add("server", eth_s / IPv6(src=rip, dst=u.caddr, hlim=64) / ICMPv6DestUnreach(code=4) / Raw(bytes(q)),
+           "ICMPv6 port unreachable from the real server about [%s]:%d -> [%s]:5353" % (u.caddr, u.cport, rip))
+    q = IPv6(src=a.caddr, dst=rip, hlim=63) / TCP(sport=a.cport, dport=8080, seq=a.cseq, ack=a.sseq,
+                                                  flags="PA") / Raw(payload(1400))
+    sc.add("server", eth_s / IPv6(src=rip, dst=a.caddr, hlim=64) / ICMPv6PacketTooBig(mtu=1280) / Raw(
+        bytes(q)[:1232]), "ICMPv6 packet too big (mtu 1280) from the real server about a client -> RIP segment")
+    # the client's errors about what the director sent it (VIP:80 -> client)
+    q = IPv6(src=vip, dst=a.caddr, hlim=63) / TCP(sport=80, dport=a.cport, seq=a.sseq, ack=a.cseq,
+                                                  flags="PA") / Raw(payload(1400))
+    sc.add("client", eth_c / IPv6(src=a.caddr, dst=vip, hlim=64) / ICMPv6PacketTooBig(mtu=1280) / Raw(
+        bytes(q)[:1232]), "ICMPv6 packet too big (mtu 1280) from the client about a VIP:80 -> client segment")
+    sc.add("client", eth_c / IPv6(src="2001:db8:36::fe", dst=vip, hlim=64) / ICMPv6TimeExceeded(code=0) / Raw(
+        bytes(q)[:200]), "ICMPv6 time exceeded from the router 2001:db8:36::fe about a VIP:80 -> client segment")
+    q = IPv6(src=vip, dst=u.caddr, hlim=63) / UDP(sport=53, dport=u.cport) / Raw(payload(80))
+    sc.add("client", eth_c / IPv6(src=u.caddr, dst=vip, hlim=64) / ICMPv6DestUnreach(code=4) / Raw(bytes(q)),
+           "ICMPv6 port unreachable from the client about a VIP:53 -> client datagram")
+    # unknown connections
+    q = IPv6(src="2001:db8:99::a9", dst=rip, hlim=63) / TCP(sport=46009, dport=8080, flags="PA") / Raw(payload(20))
+    sc.add("server", eth_s / IPv6(src=rip, dst="2001:db8:99::a9", hlim=64) / ICMPv6DestUnreach(code=4) / Raw(
+        bytes(q)), "ICMPv6 port unreachable from the real server about an unknown connection")
+    q = IPv6(src=vip, dst="2001:db8:99::a9", hlim=63) / TCP(sport=80, dport=46009, flags="PA") / Raw(payload(1400))
+    sc.add("client", eth_c / IPv6(src="2001:db8:99::a9", dst=vip, hlim=64) / ICMPv6PacketTooBig(mtu=1280) / Raw(
+        bytes(q)[:1232]), "ICMPv6 packet too big from a client about an unknown connection")
+    a.s("PA", payload=http_reply(1, 300))
+    a.c("A")
+    return sc
+
+
+@scenario
+def nat_timeouts():
+    sc = Scenario("nat-timeouts", 5044)
+    net = Net()
+    vip = v4_setup(sc, "LVS-NAT, shortened timeouts (ipvsadm --set 20 5 10)", 44, nat=True)
+    sc.lines("ipvsadm --set 20 5 10")
+    sc.lines("ipvsadm -A -t %s:80 -s rr" % vip)
+    sc.lines("ipvsadm -A -u %s:53 -s rr" % vip)
+    for h in (11, 12):
+        rip = "10.44.0.%d" % h
+        neigh(sc, rip)
+        sc.lines("ipvsadm -a -t %s:80 -r %s:8080 -m -w 1" % (vip, rip))
+        sc.lines("ipvsadm -a -u %s:53 -r %s:53 -m -w 1" % (vip, rip))
+    sc.text = """LVS-NAT with `ipvsadm --set 20 5 10` (TCP ESTABLISHED 20 s, FIN_WAIT 5 s,
+UDP 10 s; the other states keep their defaults), rr over 10.44.0.11/.12
+(list .12 .11), TCP :80 -> 8080 and UDP :53.  Real-time gaps (timing=1; the
+timer wheel may fire up to ~0.3 s late at 5-10 s and ~2 s late at 20 s):
+ t=0     A established (.12), B established then the server's FIN (FIN_WAIT,
+         on .11), C a UDP exchange (.12), D closed by the client then the
+         server (CLOSE_WAIT -> TIME_WAIT, 120 s, on .12);
+ t=7.5   B expired: B's ACK gets the director's RST, B's server FIN is
+         routed untranslated; A and C still there (data refreshes them);
+ t=20.5  C expired (10 s): C's next datagram is scheduled anew; A still
+         there (13 s since its last packet);
+ t=44.5  A expired (20 s + slack): A's ACK gets a RST, its server's data is
+         routed untranslated; D's TIME_WAIT entry is still listed."""
+    a = Flow(sc, net, "203.0.113.151", 47001, vip, 80, rip="10.44.0.12", rport=8080)
+    b = Flow(sc, net, "198.51.100.152", 47002, vip, 80, rip="10.44.0.11", rport=8080)
+    c = Flow(sc, net, "192.0.2.153", 47003, vip, 53, proto="udp", rip="10.44.0.12", rport=53)
+    d = Flow(sc, net, "100.64.5.154", 47004, vip, 80, rip="10.44.0.12", rport=8080)
+    a.c("S"), a.s("SA"), a.c("A")
+    b.c("S"), b.s("SA"), b.c("A")
+    c.c(payload=payload(40)), c.s(payload=payload(120))
+    d.c("S"), d.s("SA"), d.c("A")
+    b.s("FA", note="(server closes first: FIN_WAIT)")
+    d.c("FA"), d.s("FA"), d.c("A")
+    sc.wait(7.5)
+    b.c("A", note="(B, 7.5 s later)")
+    b.s("FA", note="(B's server FIN again)")
+    a.c("PA", payload=http_get(1))
+    a.s("A")
+    c.c(payload=payload(41), note="(C, 7.5 s later)")
+    c.s(payload=payload(121))
+    sc.wait(13)
+    c.c(payload=payload(42), note="(C, 13 s later)")
+    a.c("PA", payload=http_get(2), note="(A, 13 s later)")
+    a.s("A")
+    sc.wait(24)
+    a.c("A", note="(A, 24 s later)")
+    a.s("PA", payload=http_reply(3), note="(A's server, after the expiry)")
     return sc
 
 
