@@ -209,7 +209,9 @@ ipvsadm -a -t 172.16.37.100:80 -r [2001:db8:3700::22]:80 -i -w 1"""
 real servers 2001:db8:3700::21 and ::22 are IPv6 (ipvsadm -i with an IPv6
 real server for an IPv4 service: the kernel encapsulates IPv4 in IPv6,
 next header 4).  SYNs with varied TOS/TTL/DF, an established connection with
-data, a 1460-byte DF segment (too big once encapsulated in 40 more bytes)."""
+data, a 1460-byte DF segment (fits exactly once encapsulated in 40 more
+bytes) and a 1500-byte one (too big: ICMP frag-needed mtu 1460 from the
+VIP)."""
     vip = "172.16.37.100"
     fl = [Flow(sc, net, a, p, vip, 80) for a, p in
           (("203.0.113.71", 41001), ("198.51.100.72", 41002), ("192.0.2.73", 41003))]
@@ -246,7 +248,9 @@ ipvsadm -a -t [2001:db8:38::80]:80 -r 10.38.0.22:80 -i -w 1"""
     sc.text = """LVS-TUN across address families: an IPv6 service [2001:db8:38::80]:80
 whose real servers 10.38.0.21 and .22 are IPv4 (IPv6 in IPv4, protocol 41).
 SYNs with varied traffic class / hop limit, an established connection with
-data, a 1480-byte and a 1500-byte IPv6 packet (too big once encapsulated)."""
+data, a 1480-byte IPv6 packet (fits exactly once encapsulated) and a
+1500-byte one (too big: ICMPv6 packet too big mtu 1480 from the VIP).  The
+outer IPv4 header has DF clear and a random ID (not masked by compare.py)."""
     vip = "2001:db8:38::80"
     fl = [Flow(sc, net, a, p, vip, 80) for a, p in
           (("2001:db8:99::71", 42001), ("2001:db8:99::72", 42002), ("2001:db8:99::73", 42003))]
@@ -733,14 +737,18 @@ and an LVS-NAT service 172.16.42.100:80 (rr over .21 .22 port 8080):
     client packet of a connection IPVS does not know: ignored with 0,
     scheduled and forwarded to a real server with 1;
  4. expire_nodest_conn: .11 (DR) deleted with 0 (its entries stay; their
-    packets are dropped), then set to 1: the next packet of such an entry is
-    dropped and the entry expired, the packet after it finds no entry; a SYN
-    retransmission of a SYN_RECV entry of .11 is scheduled anew;
- 5. nat_icmp_send=1 (NAT): a real server's packets without entry (SYN-ACK,
-    UDP, RST) -> ICMP port unreachable back to the real server for all but
-    the RST (with 0, before: simply routed);
+    packets are dropped silently), then set to 1: the next packet of such an
+    entry expires it and goes on to the director's own stack (a RST comes
+    back at once), and so does the packet after it; a SYN retransmission on
+    a SYN_RECV entry of .11 is scheduled anew;
+ 5. nat_icmp_send (NAT): a real server's packets without entry (SYN-ACK,
+    UDP from a port that is no UDP real service, RST): with 0 all routed
+    untranslated; with 1 the SYN-ACK gets ICMP port unreachable from
+    10.42.0.1 back to the real server (and is dropped), the other two are
+    still routed;
  6. secure_tcp=3 (DoS defense, "always on"): the DoS TCP state table for new
-    connections (see the states in ipvs-conns.txt)."""
+    connections: a SYN makes a SYNACK entry (120 s) instead of SYN_RECV (see
+    ipvs-conns.txt)."""
 
     def cli():
         a, p = sc.rand_client()
@@ -864,11 +872,14 @@ def dr_icmp():
  - from the server side: a frag-needed sent to the director's address
    10.43.0.1 by a router on the real server's path (10.43.0.254), quoting
    an IPIP packet the director sent (outer 10.43.0.1 -> 10.43.0.21, inner
-   client -> VIP): the director relays a frag-needed to the client with the
-   MTU reduced by the 20-byte tunnel header; the same for a TUN UDP flow;
- - a frag-needed from the real server 10.43.0.11 (DR) to the client,
-   routed through the director (no IPVS entry matches: forwarded as is?),
-   and an echo request from the real server to the VIP."""
+   client -> VIP): the director relays a frag-needed to the client; the
+   same for a TUN UDP flow;
+ - a frag-needed from the real server 10.43.0.11 (DR) to the client sent
+   through the director (not forwarded: ip_forward is 0 here), and an echo
+   request from the real server to the VIP (answered).
+Observed: the relayed frag-needed (from the VIP) carries mtu 1480, the MTU
+of the director's cached route to the real server minus 20, not 1300 - 20;
+the next too-big segment of that connection gets mtu 1280."""
     c1 = Flow(sc, net, "203.0.113.141", 45001, vip, 80)
     c1.c("S"), c1.c("A")
     c2 = Flow(sc, net, "198.51.100.142", 45002, tvip, 80)

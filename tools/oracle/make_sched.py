@@ -371,10 +371,10 @@ Rounds (5 dh SYNs, one per VIP, then the 16 sh clients):
  1. initial;
  2. .94 added to every service (sh weight 2): new list head, tables rebuilt;
  3. .92 quiesced (weight 0) everywhere: its dh buckets and sh buckets give no
-    destination (ICMP port unreachable; sh without sh-fallback); does the sh
-    table get rebuilt on the edit (a weight-0 server keeps one bucket per
-    round)?
- 4. .92 back to its weight;
+    destination (ICMP port unreachable; sh without sh-fallback); the sh
+    table is rebuilt on the edit (a weight-0 server keeps one bucket per
+    round instead of two, so other clients move too), dh's is not changed;
+ 4. .92 back to its weight (the round-2 mapping comes back exactly);
  5. .91 deleted everywhere."""
     clients = [lab.sc.rand_client(lab.used) for _ in range(16)]
     dh_clients = [lab.sc.rand_client(lab.used) for _ in range(5)]
