@@ -302,7 +302,7 @@ The fragments of a datagram come in order unless said otherwise:
    ACK, a 1200-byte data segment in three fragments, a 1400-byte UDP
    datagram in two fragments sent last fragment first, a UDP datagram with
    overlapping fragments, a UDP datagram whose middle fragment never comes
-   (then a 34 s gap: the reassembly timer, 30 s + timer slack, expires);
+   (then a 40 s gap: the reassembly timer, 30 s + timer slack, expires);
  - IPv6: a SYN in two fragments whose first fragment holds only 16 bytes of
    the TCP header, the same SYN unfragmented, its ACK, a 1200-byte data
    segment in three fragments, a 1400-byte UDP datagram in three fragments,
@@ -392,8 +392,10 @@ The fragments of a datagram come in order unless said otherwise:
                                   flags="MF" if mf else 0, frag=off // 8) / Raw(chunk),
                "UDP 198.51.100.84:5303 (middle fragment missing): fragment offset %d, %d bytes%s" % (
                    off, len(chunk), ", MF" if mf else ""))
-    sc.wait(34)
-    Flow(sc, net, "203.0.113.85", 43002, v4, 80).c("S", note="(after a 34 s gap) a new SYN")
+    # pktio injects each frame at first-frame time + its offset, so the real
+    # gap is this one minus the time the frames before it took (~1.5 s)
+    sc.wait(40)
+    Flow(sc, net, "203.0.113.85", 43002, v4, 80).c("S", note="(after a 40 s gap) a new SYN")
     return sc
 
 
@@ -748,7 +750,10 @@ and an LVS-NAT service 172.16.42.100:80 (rr over .21 .22 port 8080):
     still routed;
  6. secure_tcp=3 (DoS defense, "always on"): the DoS TCP state table for new
     connections: a SYN makes a SYNACK entry (120 s) instead of SYN_RECV (see
-    ipvs-conns.txt)."""
+    ipvs-conns.txt);
+ 7. a 30 s gap at the end (in real time ~20 s: the frames before it take
+    ~10 s), so that every CLOSE entry (10 s) has expired when the entries
+    are listed."""
 
     def cli():
         a, p = sc.rand_client()
@@ -843,6 +848,12 @@ and an LVS-NAT service 172.16.42.100:80 (rr over .21 .22 port 8080):
     k[2].c("A")
     k[2].c("FA")
     k[3].c("R")
+    # the CLOSE entries made above (10 s) would expire during the listing or
+    # not depending on the machine's speed: let them all expire first.  pktio
+    # injects a frame at first-frame time + its offset, and the ~76 frames
+    # before take ~10 s of real time: offset 30 s leaves a real gap of ~20 s
+    sc.wait(30)
+    k[1].c("PA", payload=http_get(9), note="(30 s later; the CLOSE entries have expired)")
     return sc
 
 
