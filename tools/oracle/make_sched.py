@@ -263,7 +263,7 @@ def sched_lc_nq_sed_ties():
 10.13.0.31-33 (each service has its own counters; list order .33 .32 .31):
  - :80 lc (weights 1, 3, 2: ignored): overhead active*256 + inactive; ties
    (all idle, equal overheads) -> first in list; a server whose connections
-   ended (FIN_WAIT / CLOSE, inactive) beats one with an active connection;
+   ended (FIN_WAIT, inactive) beats one with an active connection;
    a RST in SYN_RECV leaves the entry SYN_RECV (still active);
  - :81 sed (weights 1, 2, 4): (active + 1) / weight, inactive ignored; ties
    of equal ratios (1/1 = 2/2 = 4/4) -> first in list;
@@ -274,7 +274,7 @@ the client (DR sees only the client side: INPUT-ONLY state table)."""
     a, b, c = Ops(lab, lc), Ops(lab, sed), Ops(lab, nq)
     a.run("S S S")  # .33 .32 .31 (idle ties)
     a.run("A.33 F.33 S")  # .33 inactive only -> .33
-    a.run("r.32 A.31 R.31 S S")  # .32 keeps active after RST in SYN_RECV; .31 inactive -> .31, then .32
+    a.run("r.32 A.31 F.31 S S")  # .32 keeps active after RST in SYN_RECV; .31 inactive -> .31, then .32
     a.run("S S")
     a.run("A.33 F.33 A.33 F.33 S S")
     b.run("S S S S S")  # sed: .33 .33 .32 .33 .32 ...
