@@ -22,21 +22,16 @@ from oracle_lib import (  # noqa: E402
     Ether,
     Flow,
     ICMPv6EchoRequest,
-    IPerror,
     IPv6,
     IPv6ExtHdrFragment,
     Net,
     Raw,
     Scenario,
-    TCPerror,
-    UDPerror,
     http_get,
     http_reply,
     rs_mac,
 )
-from scapy.all import fragment  # noqa: E402
-from scapy.layers.inet6 import ICMPv6PacketTooBig, IPerror6, PadN, TCPerror as TCPerror6  # noqa: E402,F401
-from scapy.layers.inet6 import IPv6ExtHdrDestOpt  # noqa: E402
+from scapy.layers.inet6 import ICMPv6PacketTooBig, IPv6ExtHdrDestOpt, PadN  # noqa: E402
 from scapy.layers.sctp import (  # noqa: E402
     SCTPChunkAbort,
     SCTPChunkCookieAck,

@@ -16,8 +16,7 @@ authoring model's predictions (`make_*.py --predict`).
 import os
 import sys
 
-from scapy.all import ICMP, IP, TCP, UDP, Ether, ICMPv6DestUnreach, ICMPv6EchoReply, IPv6, rdpcap  # noqa: F401
-from scapy.layers.inet6 import ICMPv6PacketTooBig, ICMPv6TimeExceeded  # noqa: F401
+from scapy.all import ICMP, IP, TCP, UDP, Ether, IPv6, rdpcap
 from scapy.layers.sctp import SCTP
 
 
