@@ -747,7 +747,7 @@ export class ConnTable {
 
   private poolPut(a: Uint32Array, wordZeroOnly: boolean): number {
     let cell = this.poolFree;
-    if (cell >= 0) this.poolFree = this.pool[cell << 2];
+    if (cell >= 0) this.poolFree = this.pool[cell << 2] | 0;
     else {
       if ((this.poolHw + 1) << 2 > this.pool.length) this.pool = grownU32(this.pool, this.pool.length * 2);
       cell = this.poolHw++;
@@ -938,7 +938,7 @@ export class ConnTable {
     // later: it stays filed where it is and is re-filed when that slot comes round
   }
 
-  /** Cancels the entry's timer (del_timer); `expires[id]` becomes Infinity. */
+  /** Cancels a pending timer (del_timer): `expires[id]` becomes Infinity. No effect on an entry not armed. */
   disarm(id: number): void {
     const tp = this.tlink[(id << 1) + 1];
     if (tp === T_UNARMED) return;
