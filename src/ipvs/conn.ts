@@ -52,8 +52,9 @@
  *
  * ## Timers
  *
- * `expires[id]` is the truth. Armed entries sit in a hashed timer wheel of
- * SLOT_MS-wide slots (the number of slots grows with the table) or, once
+ * `expires[id]` is the truth. Armed entries sit in a hashed timer wheel
+ * covering WHEEL_SPAN_MS per turn (its slots multiply and narrow as the table
+ * grows, from 256 slots of 4 s to 2^18 slots of 4 ms) or, once
  * their slot has been reached, in a binary heap ordered by (expires, id)
  * from which `expire` fires them. Re-arming an entry to a later time (what
  * every packet does) only stores the new time: the wheel entry stays where it
@@ -96,10 +97,12 @@ export const ConnFlag = {
 /** Protocol number of firewall-mark templates (ip_vs_sched_persist). */
 export const IPPROTO_IP = 0;
 
-/** Width of a timer-wheel slot in simulated milliseconds. */
-export const SLOT_MS = 16;
-
-const INV_SLOT = 1 / SLOT_MS; // exact: SLOT_MS is a power of two
+/**
+ * Simulated time one turn of the timer wheel covers, ms (about 17.5 min). A
+ * slot is WHEEL_SPAN_MS / (number of slots) wide: from 4096 ms (256 slots,
+ * small tables) down to 4 ms (2^18 slots, one per 8 entries of capacity).
+ */
+export const WHEEL_SPAN_MS = 1 << 20;
 
 // key record, word 3: protocol in bits 0..7, key bits, dport in bits 16..31
 const M_PROTO = 0xff;
@@ -126,7 +129,7 @@ const MIN_CAPACITY = 4;
 const DOUBLING_LIMIT = 1 << 16;
 const GROWTH = 1.2;
 const MIN_WHEEL = 256;
-const MAX_WHEEL = 1 << 20;
+const MAX_WHEEL = 1 << 18;
 const MAX_LOAD = 0.8;
 
 const DEFAULT_SEED = 0x2f6b9a1d;
@@ -258,7 +261,10 @@ export class ConnTable {
   /** Timer wheel heads (-1 = empty list). */
   private wheel: Int32Array;
   private wmask: number;
-  /** Last wheel slot (absolute: floor(ms / SLOT_MS)) whose entries have moved to the heap. */
+  /** Width of a wheel slot (ms) and its inverse (both powers of two, so slot numbers are exact). */
+  private slotMs: number;
+  private invSlot: number;
+  /** Last wheel slot (absolute: floor(ms / slotMs)) whose entries have moved to the heap. */
   private cur: number;
   private heap: Int32Array;
   private heapN: number;
@@ -309,6 +315,8 @@ export class ConnTable {
     const w = ConnTable.wheelSizeFor(c);
     this.wheel = new Int32Array(w).fill(-1);
     this.wmask = w - 1;
+    this.slotMs = WHEEL_SPAN_MS / w;
+    this.invSlot = 1 / this.slotMs;
     this.cur = 0;
     this.heap = new Int32Array(64);
     this.heapN = 0;
@@ -922,7 +930,7 @@ export class ConnTable {
       this.file(id, expiresMs);
     } else if (tp === T_HEAP) {
       const pos = tlink[id << 1];
-      const s = Math.floor(expiresMs * INV_SLOT);
+      const s = Math.floor(expiresMs * this.invSlot);
       if (s <= this.cur) {
         if (expiresMs < old) this.siftUp(pos);
         else this.siftDown(pos);
@@ -970,24 +978,28 @@ export class ConnTable {
    */
   expire(nowMs: number, onExpire: (id: number) => void): number {
     if (this.expiring) throw new Error('ConnTable.expire called from its own callback');
-    const t = Math.floor(nowMs * INV_SLOT);
-    if (t <= this.cur && (this.heapN === 0 || this.expires[this.heap[0]] > nowMs)) return 0;
+    if (
+      Math.floor(nowMs * this.invSlot) <= this.cur &&
+      (this.heapN === 0 || this.expires[this.heap[0]] > nowMs)
+    )
+      return 0;
     this.expiring = true;
     let fired = 0;
     try {
-      if (t > this.cur) {
+      for (;;) {
+        // recomputed every round: a callback that grows the table changes the slot width
+        const t = Math.floor(nowMs * this.invSlot);
+        if (t <= this.cur) break;
         if (t - this.cur > this.wmask) {
           // the clock jumped by a turn of the wheel or more: one pass over it
           for (let i = 0; i <= this.wmask; i++) this.scanSlot(i, t);
           this.cur = t;
         } else {
-          while (this.cur < t) {
-            const a = this.cur + 1;
-            this.scanSlot(a & this.wmask, a);
-            this.cur = a;
-            if (a < t && this.heapN > 0) fired += this.fireDue(nowMs, onExpire);
-          }
+          const a = this.cur + 1;
+          this.scanSlot(a & this.wmask, a);
+          this.cur = a;
         }
+        if (this.heapN > 0) fired += this.fireDue(nowMs, onExpire);
       }
       fired += this.fireDue(nowMs, onExpire);
     } finally {
@@ -1020,14 +1032,14 @@ export class ConnTable {
         const e = expires[id];
         if (e < best) best = e;
       }
-      if (best < (a + 1) * SLOT_MS) break;
+      if (best < (a + 1) * this.slotMs) break;
     }
     return best;
   }
 
   /** Files an armed, unfiled entry: the heap when its slot has been reached, else the wheel. */
   private file(id: number, e: number): void {
-    const s = Math.floor(e * INV_SLOT);
+    const s = Math.floor(e * this.invSlot);
     if (s <= this.cur) this.heapPush(id);
     else this.wheelLink(id, s & this.wmask);
   }
@@ -1038,7 +1050,7 @@ export class ConnTable {
     let id = this.wheel[i];
     while (id !== -1) {
       const next = tlink[id << 1];
-      const s = Math.floor(this.expires[id] * INV_SLOT);
+      const s = Math.floor(this.expires[id] * this.invSlot);
       if (s <= limit) {
         this.wheelUnlink(id);
         this.heapPush(id);
@@ -1083,15 +1095,24 @@ export class ConnTable {
     if (n !== -1) tlink[(n << 1) + 1] = p;
   }
 
+  /**
+   * More wheel slots, each narrower by the same factor: the slot numbering
+   * changes, so the current slot is re-expressed (its end time is unchanged)
+   * and every wheel entry is re-filed under its own expiry.
+   */
   private regrowWheel(w: number): void {
     const old = this.wheel;
+    const factor = w / old.length;
     this.wheel = new Int32Array(w).fill(-1);
     this.wmask = w - 1;
+    this.slotMs = WHEEL_SPAN_MS / w;
+    this.invSlot = 1 / this.slotMs;
+    this.cur = (this.cur + 1) * factor - 1;
     for (let i = 0; i < old.length; i++) {
       let id = old[i];
       while (id !== -1) {
         const next = this.tlink[id << 1];
-        this.wheelLink(id, Math.floor(this.expires[id] * INV_SLOT) & this.wmask);
+        this.wheelLink(id, Math.floor(this.expires[id] * this.invSlot) & this.wmask);
         id = next;
       }
     }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConnFlag, ConnTable, SLOT_MS } from '../../src/ipvs/conn.js';
+import { ConnFlag, ConnTable, WHEEL_SPAN_MS } from '../../src/ipvs/conn.js';
 
 const TCP = 6;
 const VIP = new Uint32Array([0xc000020a, 0, 0, 0]);
@@ -189,6 +189,51 @@ describe('ConnTable timers', () => {
     });
   });
 
+  it('keeps every timer and the firing order while the table grows and its wheel narrows, also from callbacks', () => {
+    const t = new ConnTable({ initialCapacity: 4 });
+    let seed = 42;
+    const rnd = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const pending = new Map<number, number>(); // id -> expiry of armed entries
+    const c = new Uint32Array(4);
+    let client = 0;
+    let now = 0;
+    const add = (): void => {
+      c[0] = ++client;
+      const id = t.insert(4, TCP, c, 1, VIP, 80, RIP, 80, ConnFlag.DROUTE, 0, 0);
+      const e = now + 1 + Math.floor(rnd() * 2_000_000) / 4; // up to two turns of the wheel, quarter-ms steps
+      t.arm(id, e);
+      pending.set(id, e);
+    };
+    const fired: number[] = [];
+    const expected: number[] = [];
+    for (let i = 0; i < 12_000; i++) {
+      add();
+      if (i % 100 === 99) {
+        now += Math.floor(rnd() * 40_000);
+        const due = [...pending]
+          .filter(([, e]) => e <= now)
+          .sort((a, b) => a[1] - b[1] || a[0] - b[0])
+          .map(([id]) => id);
+        for (const id of due) {
+          pending.delete(id);
+          expected.push(id);
+        }
+        t.expire(now, (id) => {
+          fired.push(id);
+          // entries added from the callback, all in the future: the table grows mid-call
+          if (client < 24_000) for (let k = 0; k < 3; k++) add();
+        });
+      }
+    }
+    expect(t.size).to.be.above(20_000);
+    expect(fired).to.deep.equal(expected);
+    expect(t.armedCount).to.equal(pending.size);
+    const last = Math.max(...pending.values());
+    const rest: number[] = [];
+    t.expire(last, (id) => rest.push(id));
+    expect(rest).to.deep.equal([...pending].sort((a, b) => a[1] - b[1] || a[0] - b[0]).map(([id]) => id));
+  });
+
   describe('time jumps', () => {
     it('a jump of hours fires everything due in one call, in order, and keeps the rest', () => {
       const { t, ids } = table(2000);
@@ -210,21 +255,21 @@ describe('ConnTable timers', () => {
     it('a jump of decades is one pass over the wheel', () => {
       const { t, ids } = table(3);
       t.arm(ids[0], 1e12);
-      t.arm(ids[1], 1e12 + SLOT_MS * 256 * 1000);
+      t.arm(ids[1], 1e12 + WHEEL_SPAN_MS * 1000);
       t.arm(ids[2], 50);
       expect(collect(t, 1e12)).to.deep.equal([ids[2], ids[0]]);
-      expect(t.nextExpiry()).to.equal(1e12 + SLOT_MS * 256 * 1000);
+      expect(t.nextExpiry()).to.equal(1e12 + WHEEL_SPAN_MS * 1000);
       expect(collect(t, 2e12)).to.deep.equal([ids[1]]);
     });
 
     it('entries many turns of the wheel away wait for their turn', () => {
       const { t, ids } = table(3);
-      const turn = SLOT_MS * 256;
+      const turn = WHEEL_SPAN_MS;
       t.arm(ids[0], 5 * turn + 3);
       t.arm(ids[1], 2 * turn + 3);
       t.arm(ids[2], 3);
       const fired: number[] = [];
-      for (let now = 0; now <= 6 * turn; now += 5) t.expire(now, (id) => fired.push(id));
+      for (let now = 0; now <= 6 * turn; now += 997) t.expire(now, (id) => fired.push(id));
       expect(fired).to.deep.equal([ids[2], ids[1], ids[0]]);
     });
 
