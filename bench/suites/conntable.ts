@@ -230,16 +230,23 @@ function lookups(
   if (sink === 0.5) ctx.log('(sink)');
 }
 
-/** Bytes per entry of the table and the baseline, then the lookups on both. Returns the baseline's bytes per entry. */
-async function memoryAndLookups(
+interface Built {
+  table: ConnTable;
+  map: Map<string, NaiveConn> | null;
+  /** The baseline's bytes per entry (NaN when it did not run). */
+  mapBytes: number;
+}
+
+/** Bytes per entry of the table and the baseline; returns one of each, built, for the other measures. */
+async function measureMemory(
   ctx: BenchContext,
   gc: () => void,
   n: number,
   label: string,
   runNaive: boolean,
-): Promise<number> {
+): Promise<Built> {
   // small tables are measured many at a time, so that heap noise does not swamp them
-  const copies = Math.max(1, Math.floor(1e6 / n));
+  const copies = Math.max(1, Math.floor((ctx.smoke ? 1e4 : 1e6) / n));
   buildTable(Math.min(n, 1e5)); // compile the code and allocate its feedback before measuring
   const m0 = await settledBytes(gc);
   const tables: ConnTable[] = [];
@@ -283,8 +290,7 @@ async function memoryAndLookups(
       met: bytesPerEntry * n <= 2 * GIB,
     });
   }
-  lookups(ctx, t, map, n, label);
-  return mapBytes;
+  return { table: t, map, mapBytes };
 }
 
 /** ns per insert of building a table (or the baseline) of n entries from empty. */
@@ -304,13 +310,14 @@ function timeBuild(n: number, naive: boolean): number {
 async function inserts(
   ctx: BenchContext,
   gc: () => void,
+  built: Built,
   n: number,
   label: string,
-  runNaive: boolean,
 ): Promise<void> {
+  const runNaive = built.map !== null;
   const k = Math.max(64, Math.min(BATCH, n >>> 3));
-  const t = buildTable(n);
-  const m = runNaive ? buildNaive(n) : null;
+  const t = built.table;
+  const m = built.map;
   const ids = new Int32Array(k);
   const c = new Uint32Array(4);
   const v = new Uint32Array(4);
@@ -419,12 +426,12 @@ async function inserts(
 }
 
 /** Expiry of every entry over 900 s of simulated time (re-armed), then per-packet re-arming. */
-function expiry(ctx: BenchContext, n: number, label: string, runNaive: boolean): void {
+function expiry(ctx: BenchContext, built: Built, n: number, label: string): void {
   const rounds = ctx.smoke ? 0 : n <= 1e5 ? 5 : n <= 1e6 ? 3 : 1;
   const ours: number[] = [];
   const theirs: number[] = [];
-  const et = buildTable(n);
-  const em = runNaive ? buildNaive(n) : null;
+  const et = built.table;
+  const em = built.map;
   let fired = 0;
   const rearm = (id: number): void => {
     fired++;
@@ -488,6 +495,21 @@ function expiry(ctx: BenchContext, n: number, label: string, runNaive: boolean):
   });
 }
 
+/** Every measure at one size, on one table (and baseline) built once. Returns the baseline's bytes per entry. */
+async function oneSize(
+  ctx: BenchContext,
+  gc: () => void,
+  n: number,
+  label: string,
+  runNaive: boolean,
+): Promise<number> {
+  const built = await measureMemory(ctx, gc, n, label, runNaive);
+  lookups(ctx, built.table, built.map, n, label);
+  await inserts(ctx, gc, built, n, label);
+  expiry(ctx, built, n, label);
+  return built.mapBytes;
+}
+
 export const suite: BenchSuite = {
   name: 'conntable',
   description:
@@ -506,12 +528,8 @@ export const suite: BenchSuite = {
             `${((naiveBytesPerEntry * n) / GIB).toFixed(1)} GiB, more than the 2 GiB budget`,
         );
       }
-      const mapBytes = await memoryAndLookups(ctx, gc, n, label, runNaive);
+      const mapBytes = await oneSize(ctx, gc, n, label, runNaive);
       if (runNaive) naiveBytesPerEntry = mapBytes;
-      await settledBytes(gc);
-      await inserts(ctx, gc, n, label, runNaive);
-      await settledBytes(gc);
-      expiry(ctx, n, label, runNaive);
       await settledBytes(gc);
     }
   },
