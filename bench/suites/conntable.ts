@@ -7,15 +7,22 @@
  *
  * Entries: client 11.x.y.z (eight connections per client, ports 10000..10007)
  * to one of four VIPs :80, NAT to 10.10.10.10:8080, expiry spread over 900 s.
+ * - bytes per entry: heap + external memory before and after building the
+ *   table (tables of fewer than 10^6 entries are measured many at a time).
  * - lookup hit / miss: 1024 lookups per call in pseudo-random order (the
  *   misses use client ports 20000..20007 of known clients), timed with
- *   benchmark.js; every result is checked.
- * - insert: building the table from empty (growth included), ns per entry,
- *   median of several builds in alternation with the baseline.
+ *   benchmark.js; every result is checked. Next to them, the memory floor:
+ *   two dependent random reads in arrays the size of the index and the key
+ *   records, what any layout pays for a hit on this machine.
+ * - insert / remove at n live entries: batches of new entries inserted (and
+ *   armed) then removed, in alternation with the same on the baseline.
+ * - build from empty: n inserts into a new table, growth included, with
+ *   nothing else alive.
  * - expire: 900 s of simulated time in 100 steps; every entry fires once and
  *   its callback re-arms it 900 s later (the table keeps its size). The
  *   baseline sweeps its whole Map at every step (what a Map-based table does
  *   without a timer structure). ns per fired entry.
+ * - re-arm later: what every packet does to its entry's timer.
  * The baseline at 10^7 runs only when its measured footprint at 10^6 says it
  * fits in 2 GiB of heap (otherwise the suite says it skipped it).
  */
@@ -230,6 +237,45 @@ function lookups(
   if (sink === 0.5) ctx.log('(sink)');
 }
 
+/**
+ * What this machine charges for two dependent random reads in arrays the size
+ * of the table's index and key records (the least any index + entry layout
+ * pays for a hit), with the same key arithmetic as the lookups.
+ */
+function memoryFloor(ctx: BenchContext, n: number, label: string): void {
+  let s = 16;
+  while (s * 0.8 < n) s *= 2;
+  const index = new Int32Array(2 * s);
+  const records = new Uint32Array(4 * n);
+  for (let i = 0; i < s; i++) index[2 * i] = Math.imul(i, 0x9e3779b1) >>> (0 % n);
+  for (let i = 0; i < 4 * n; i++) records[i] = i;
+  let x = 0x2468ace;
+  let sink = 0;
+  const floor = (): void => {
+    let acc = 0;
+    for (let k = 0; k < BATCH; k++) {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+      const i = x % n;
+      const h = Math.imul(clientOf(i) ^ cportOf(i), 0x9e3779b1);
+      const id = index[(h & (s - 1)) << 1];
+      acc += records[(id << 2) + (vipOf(i) & 3)];
+    }
+    sink += acc;
+  };
+  const f = measureOps(`memory floor ${label}`, floor, BATCH, ctx.smoke);
+  if (sink < 0) fail('memory floor');
+  ctx.record({
+    name: `memory floor, ${label} entries (two dependent random reads)`,
+    unit: 'ns/op',
+    median: f.medianNs,
+    min: f.minNs,
+    max: f.maxNs,
+    rme: f.rme,
+    samples: f.samples,
+    notes: `index ${((8 * s) / 2 ** 20).toFixed(1)} MiB, records ${((16 * n) / 2 ** 20).toFixed(1)} MiB: the least a hit costs here`,
+  });
+}
+
 interface Built {
   table: ConnTable;
   map: Map<string, NaiveConn> | null;
@@ -307,14 +353,7 @@ function timeBuild(n: number, naive: boolean): number {
  * (then removed again, so the size stays n), in alternation with the same on
  * the baseline; and building the table from empty (growth included).
  */
-async function inserts(
-  ctx: BenchContext,
-  gc: () => void,
-  built: Built,
-  n: number,
-  label: string,
-): Promise<void> {
-  const runNaive = built.map !== null;
+function inserts(ctx: BenchContext, built: Built, n: number, label: string): void {
   const k = Math.max(64, Math.min(BATCH, n >>> 3));
   const t = built.table;
   const m = built.map;
@@ -400,11 +439,24 @@ async function inserts(
       notes: `batches of ${k} ${what === 'insert' ? 'new entries (armed)' : 'entries'}`,
     });
   }
+}
 
-  const builds = ctx.smoke ? 1 : n <= 1e3 ? 41 : n <= 1e5 ? 9 : n <= 1e6 ? 3 : 1;
+/**
+ * Building a table (and the baseline) of n entries from empty, growth
+ * included; run with nothing else alive, since a large baseline on the heap
+ * makes every collection (which ArrayBuffer growth triggers) expensive.
+ */
+async function builds(
+  ctx: BenchContext,
+  gc: () => void,
+  n: number,
+  label: string,
+  runNaive: boolean,
+): Promise<void> {
+  const count = ctx.smoke ? 1 : n <= 1e3 ? 41 : n <= 1e5 ? 9 : n <= 1e6 ? 3 : 1;
   const ours: number[] = [];
   const theirs: number[] = [];
-  for (let r = 0; r < builds; r++) {
+  for (let r = 0; r < count; r++) {
     ours.push(timeBuild(n, false));
     if (n >= 1e6) await settledBytes(gc);
     if (runNaive) {
@@ -412,8 +464,9 @@ async function inserts(
       if (n >= 1e6) await settledBytes(gc);
     }
   }
-  const b = median(ours.length > 4 ? warm(ours) : ours);
-  const bBase = runNaive ? median(theirs.length > 4 ? warm(theirs) : theirs) : NaN;
+  const warm = (xs: number[]): number[] => (xs.length > 4 ? xs.slice(Math.floor(xs.length / 4)) : xs);
+  const b = median(warm(ours));
+  const bBase = runNaive ? median(warm(theirs)) : NaN;
   ctx.record({
     name: `build from empty, ${label} entries (insert + arm, growth included)`,
     unit: 'ns/op',
@@ -505,7 +558,8 @@ async function oneSize(
 ): Promise<number> {
   const built = await measureMemory(ctx, gc, n, label, runNaive);
   lookups(ctx, built.table, built.map, n, label);
-  await inserts(ctx, gc, built, n, label);
+  memoryFloor(ctx, n, label);
+  inserts(ctx, built, n, label);
   expiry(ctx, built, n, label);
   return built.mapBytes;
 }
@@ -530,6 +584,8 @@ export const suite: BenchSuite = {
       }
       const mapBytes = await oneSize(ctx, gc, n, label, runNaive);
       if (runNaive) naiveBytesPerEntry = mapBytes;
+      await settledBytes(gc);
+      await builds(ctx, gc, n, label, runNaive);
       await settledBytes(gc);
     }
   },
