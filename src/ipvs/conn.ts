@@ -20,9 +20,8 @@
  * `rekey`/`fillCport`, which keep the index in step. The fields a lookup
  * compares are packed in one 16-byte record per entry, so that a lookup
  * touches two cache lines (index slot, key record) rather than one per field:
- * in a large table every one of them is a cache and TLB miss (with the
- * struct-of-arrays layout alone, a hit at 10^6 entries took about three times
- * as long). The record is
+ * in a large table every line touched is a cache and TLB miss, and with one
+ * array per field a hit would touch eight. The record is
  *
  *   word 0  client address (IPv4) or its IPv6 pool cell
  *   word 1  virtual address (IPv4) or its IPv6 pool cell
