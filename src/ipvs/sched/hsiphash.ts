@@ -78,8 +78,8 @@ export function hsiphashU32(v: number, key: HsipKey): number {
   // the block b = (len << 56) | v enters v3 before the compression round
   let v3hi = key.v3hi ^ 0x04000000;
   let v3lo = key.v3lo ^ v;
-  let s = 0;
-  let t = 0;
+  let s: number;
+  let t: number;
   for (let r = 0; r < 4; r++) {
     // v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32)
     s = (v0lo >>> 0) + (v1lo >>> 0);

@@ -82,16 +82,18 @@ export function unknownSchedulerMessage(name: string): string {
  * generic `flag-1..3` and the names that only make sense for one scheduler
  * (`scheduler` is that scheduler; ipvsadm refuses them with another one).
  */
-export const SCHED_FLAG_NAMES: ReadonlyMap<string, { readonly flag: number; readonly scheduler: string | null }> =
-  new Map([
-    ['flag-1', { flag: SvcFlag.SCHED1, scheduler: null }],
-    ['flag-2', { flag: SvcFlag.SCHED2, scheduler: null }],
-    ['flag-3', { flag: SvcFlag.SCHED3, scheduler: null }],
-    ['sh-fallback', { flag: SvcFlag.SCHED1, scheduler: 'sh' }],
-    ['sh-port', { flag: SvcFlag.SCHED2, scheduler: 'sh' }],
-    ['mh-fallback', { flag: SvcFlag.SCHED1, scheduler: 'mh' }],
-    ['mh-port', { flag: SvcFlag.SCHED2, scheduler: 'mh' }],
-  ]);
+export const SCHED_FLAG_NAMES: ReadonlyMap<
+  string,
+  { readonly flag: number; readonly scheduler: string | null }
+> = new Map([
+  ['flag-1', { flag: SvcFlag.SCHED1, scheduler: null }],
+  ['flag-2', { flag: SvcFlag.SCHED2, scheduler: null }],
+  ['flag-3', { flag: SvcFlag.SCHED3, scheduler: null }],
+  ['sh-fallback', { flag: SvcFlag.SCHED1, scheduler: 'sh' }],
+  ['sh-port', { flag: SvcFlag.SCHED2, scheduler: 'sh' }],
+  ['mh-fallback', { flag: SvcFlag.SCHED1, scheduler: 'mh' }],
+  ['mh-port', { flag: SvcFlag.SCHED2, scheduler: 'mh' }],
+]);
 
 export { SchedFlow, isUsable } from './scheduler.js';
 export type { SchedEnv, SchedTrace, Scheduler, SchedulerRegistry } from './scheduler.js';

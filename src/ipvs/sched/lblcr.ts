@@ -125,7 +125,8 @@ export class LocalityLeastConnectionReplicated implements Scheduler {
       const m = setMax(tbl, e);
       if (m !== null) {
         tbl.setErase(e, m, now);
-        if (trace !== null) trace.consider(m, 'set unchanged for lblcr_expiration: most loaded member dropped');
+        if (trace !== null)
+          trace.consider(m, 'set unchanged for lblcr_expiration: most loaded member dropped');
       }
     }
     if (least !== null && !st.overloaded(least)) {
@@ -144,7 +145,8 @@ export class LocalityLeastConnectionReplicated implements Scheduler {
       return null;
     }
     if (!setHas(tbl, e, d)) tbl.setPush(e, d, now);
-    if (trace !== null) trace.consider(d, `wlc pick: overhead ${d.overhead} / weight ${d.weight}, added to the set`);
+    if (trace !== null)
+      trace.consider(d, `wlc pick: overhead ${d.overhead} / weight ${d.weight}, added to the set`);
     return d;
   }
 }

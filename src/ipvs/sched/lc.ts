@@ -16,9 +16,6 @@ export class LeastConnection extends LoadIndexedScheduler {
   protected readonly kind = LoadKind.LC;
 
   protected describe(d: Dest): string {
-    return (
-      eligibility(d) ||
-      `overhead ${d.overhead} (active ${d.activeConns}, inactive ${d.inactConns})`
-    );
+    return eligibility(d) || `overhead ${d.overhead} (active ${d.activeConns}, inactive ${d.inactConns})`;
   }
 }

@@ -142,7 +142,7 @@ export class MaglevHashing implements Scheduler {
     let filled = 0;
     let count = 0;
     for (;;) {
-      for (let i = 0; i < n; ) {
+      for (let i = 0; i < n;) {
         if (turns[i] < 1) {
           i++;
           continue;
@@ -173,7 +173,8 @@ export class MaglevHashing implements Scheduler {
     if ((svc.flags & MH_PORT) !== 0 && hasPorts(flow.protocol)) port = flow.inverse ? flow.dport : flow.sport;
     const h = mhHash(addr, port, MH_KEY1, 0) % M;
     const d = st.lookup[h];
-    if (trace !== null) trace.note(`mh: hash of ${port ? 'address + port' : 'address'} -> entry ${h} of ${M}`);
+    if (trace !== null)
+      trace.note(`mh: hash of ${port ? 'address + port' : 'address'} -> entry ${h} of ${M}`);
     if (d === null) return null;
     if (d.weight > 0 && !d.overloaded) {
       if (trace !== null) trace.consider(d, 'entry owner: picked');

@@ -97,8 +97,7 @@ export class WeightedRoundRobin implements Scheduler {
   schedule(svc: Service, _flow: SchedFlow, trace: SchedTrace | null): Dest | null {
     const st = svc.schedData as WrrState | null;
     if (st === null) return null;
-    if (trace !== null)
-      trace.note(`wrr: cw ${st.cw}, mw ${st.mw}, di ${st.di}, position ${this.where(st)}`);
+    if (trace !== null) trace.note(`wrr: cw ${st.cw}, mw ${st.mw}, di ${st.di}, position ${this.where(st)}`);
     if (st.mw === 0) {
       if (trace !== null) trace.note('wrr: no destination available (all weights 0)');
       return null;
