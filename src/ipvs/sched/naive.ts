@@ -331,3 +331,128 @@ export class NaiveTwos implements Scheduler {
     return c1;
   }
 }
+
+/** lblc's is_overloaded() as written: a scan of the service's servers. */
+function naiveLblcOverloaded(dest: Dest, svc: Service): boolean {
+  if (dest.activeConns > dest.weight) {
+    for (const d of svc.dests) if (d.activeConns * 2 < d.weight) return true;
+  }
+  return false;
+}
+
+function addrKey(flow: SchedFlow): string {
+  return `${flow.daddr[0]},${flow.daddr[1]},${flow.daddr[2]},${flow.daddr[3]}`;
+}
+
+/**
+ * ip_vs_lblc_schedule() as written, with a Map for the cache and no garbage
+ * collection (for comparisons within the first minute of a service).
+ */
+export class NaiveLblc implements Scheduler {
+  readonly name = 'lblc';
+
+  initService(svc: Service, _env: SchedEnv): void {
+    svc.schedData = new Map<string, Dest>();
+  }
+  doneService(svc: Service): void {
+    svc.schedData = null;
+  }
+  addDest(_svc: Service, _dest: Dest): void {}
+  delDest(_svc: Service, _dest: Dest): void {}
+  updDest(_svc: Service, _dest: Dest): void {}
+  loadChanged(_svc: Service, _dest: Dest): void {}
+
+  schedule(svc: Service, flow: SchedFlow, _trace: SchedTrace | null): Dest | null {
+    const cache = svc.schedData as Map<string, Dest>;
+    const key = addrKey(flow);
+    const cached = cache.get(key);
+    if (cached && cached.available && cached.weight > 0 && !naiveLblcOverloaded(cached, svc)) return cached;
+    const d = naiveWlc(svc.dests);
+    if (d !== null) cache.set(key, d);
+    return d;
+  }
+}
+
+/** ip_vs_lblcr_schedule() as written (sets as arrays, newest member first), no garbage collection. */
+export class NaiveLblcr implements Scheduler {
+  readonly name = 'lblcr';
+
+  initService(svc: Service, env: SchedEnv): void {
+    svc.schedData = { env, sets: new Map<string, { members: Dest[]; lastmod: number }>() };
+  }
+  doneService(svc: Service): void {
+    svc.schedData = null;
+  }
+  addDest(_svc: Service, _dest: Dest): void {}
+  delDest(_svc: Service, _dest: Dest): void {}
+  updDest(_svc: Service, _dest: Dest): void {}
+  loadChanged(_svc: Service, _dest: Dest): void {}
+
+  schedule(svc: Service, flow: SchedFlow, _trace: SchedTrace | null): Dest | null {
+    const st = svc.schedData as { env: SchedEnv; sets: Map<string, { members: Dest[]; lastmod: number }> };
+    const key = addrKey(flow);
+    const set = st.sets.get(key);
+    if (!set) {
+      const d = naiveWlc(svc.dests);
+      if (d !== null) st.sets.set(key, { members: [d], lastmod: flow.now });
+      return d;
+    }
+    // ip_vs_dest_set_min()
+    let least: Dest | null = null;
+    let i = 0;
+    for (; i < set.members.length; i++) {
+      const d = set.members[i];
+      if (d.overloaded) continue;
+      if (d.weight > 0 && d.available) {
+        least = d;
+        break;
+      }
+    }
+    if (least !== null) {
+      for (i++; i < set.members.length; i++) {
+        const d = set.members[i];
+        if (d.overloaded) continue;
+        if (cmpProducts(least.overhead, d.weight, d.overhead, least.weight) > 0 && d.available) least = d;
+      }
+    }
+    if (set.members.length > 1 && flow.now > set.lastmod + st.env.sysctl('lblcr_expiration') * 1000) {
+      // ip_vs_dest_set_max()
+      let most: Dest | null = null;
+      let j = 0;
+      for (; j < set.members.length; j++) {
+        if (set.members[j].weight > 0) {
+          most = set.members[j];
+          break;
+        }
+      }
+      if (most !== null) {
+        for (j++; j < set.members.length; j++) {
+          const d = set.members[j];
+          if (cmpProducts(most.overhead, d.weight, d.overhead, most.weight) < 0 && d.weight > 0) most = d;
+        }
+        set.members.splice(set.members.indexOf(most), 1);
+        set.lastmod = flow.now;
+      }
+    }
+    if (least !== null && !naiveLblcOverloaded(least, svc)) return least;
+    const d = naiveWlc(svc.dests);
+    if (d === null) return null;
+    if (!set.members.includes(d)) {
+      set.members.unshift(d);
+      set.lastmod = flow.now;
+    }
+    return d;
+  }
+}
+
+/** A registry of the reference implementations (the schedulers that have one). */
+export function createNaiveRegistry(): Map<string, Scheduler> {
+  const m = new Map<string, Scheduler>();
+  for (const [name, pick] of NAIVE_PICKS) m.set(name, new NaiveScanScheduler(name, pick));
+  m.set('rr', new NaiveRoundRobin());
+  m.set('wrr', new NaiveWeightedRoundRobin());
+  m.set('twos', new NaiveTwos());
+  m.set('lblc', new NaiveLblc());
+  m.set('lblcr', new NaiveLblcr());
+  return m;
+}
