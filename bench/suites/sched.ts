@@ -110,6 +110,8 @@ interface Setup {
   dst: Uint32Array;
   ring: (Dest | null)[];
   step: number;
+  /** Flow counter of the timed loop. */
+  i: number;
 }
 
 function build(name: string, n: number, registry: SchedulerRegistry): Setup {
@@ -174,6 +176,7 @@ function build(name: string, n: number, registry: SchedulerRegistry): Setup {
     dst,
     ring: new Array<Dest | null>(LIVE).fill(null),
     step: 0,
+    i: 0,
   };
 }
 
@@ -210,6 +213,40 @@ function pickUpdate(s: Setup, i: number, locality: boolean): Dest | null {
 }
 
 let sink = 0;
+
+/**
+ * The timed loop of one measurement, compiled separately for each scheduler
+ * and workload (new Function) so that its call sites stay monomorphic, as
+ * the director's are in a replay that uses one scheduler: a loop shared by
+ * all 14 schedulers would measure V8's megamorphic dispatch instead.
+ * Same work as pickOnce/pickUpdate.
+ */
+function makeLoop(st: Setup, update: boolean, locality: boolean): () => number {
+  const body = `
+    const s = S, f = s.flow, svc = s.svc, sched = s.sched, src = s.src, dst = s.dst, ring = s.ring;
+    return function loop() {
+      let acc = 0;
+      for (let k = 0; k < ${OPS}; k++) {
+        const i = s.i++;
+        f.saddr[0] = src[i & ${FLOWS - 1}];
+        f.sport = 1024 + (i & 0x7fff);
+        ${locality ? `f.daddr[0] = dst[i & ${FLOWS - 1}];` : ''}
+        const d = sched.schedule(svc, f, null);
+        ${
+          update
+            ? `if (d !== null) { d.activeConns++; d.totalConns++; sched.loadChanged(svc, d); }
+        const slot = s.step++ & ${LIVE - 1};
+        const old = ring[slot];
+        if (old !== null) { old.activeConns--; old.totalConns--; sched.loadChanged(svc, old); }
+        ring[slot] = d;`
+            : ''
+        }
+        acc += d !== null ? d.id : -1;
+      }
+      return acc;
+    };`;
+  return new Function('S', body)(st) as () => number;
+}
 
 /** Runs both implementations side by side; throws on the first different decision. */
 function verify(name: string, n: number, fast: Setup, slow: Setup, update: boolean): void {
@@ -270,14 +307,11 @@ export const suite: BenchSuite = {
             (vs.sched as NaiveHash).mhTable = (vf.svc.schedData as { lookup: (Dest | null)[] }).lookup;
           verify(name, n, vf, vs, update);
           const loc = LOCALITY.has(name);
-          let i = 0;
-          const run = (s: Setup) => () => {
-            let acc = 0;
-            for (let k = 0; k < OPS; k++) {
-              const d = update ? pickUpdate(s, i++, loc) : pickOnce(s, i++, loc);
-              acc += d !== null ? d.id : -1;
-            }
-            sink += acc;
+          const run = (st: Setup) => {
+            const loop = makeLoop(st, update, loc);
+            return () => {
+              sink += loop();
+            };
           };
           const what = update ? 'pick+update' : 'pick';
           const mf = measureOps(`${name} ${what} n=${n}`, run(fast), OPS, ctx.smoke);

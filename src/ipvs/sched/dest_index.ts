@@ -132,11 +132,20 @@ export const LoadKind = {
 export type LoadKindValue = (typeof LoadKind)[keyof typeof LoadKind];
 
 /**
+ * Relative gap above which two ratios computed in floating point are
+ * certainly ordered like the exact fractions: each ratio is one correctly
+ * rounded division of integers below 2^53 (relative error <= 2^-53), so a
+ * gap of 1e-12 leaves a wide margin. Closer ratios are compared exactly.
+ */
+const RATIO_EPS = 1e-12;
+
+/**
  * Tournament tree over DestSlots for one LoadKind. Every leaf holds a key
  * (class, num, den): a smaller class wins; within class 1 the smaller
  * num/den wins, compared exactly by cross-multiplication; otherwise the left
  * (earlier in the list) wins. That is the kernel's scan rule: the first
- * server in list order with the best key.
+ * server in list order with the best key. A floating-point copy of the key
+ * (`rat`, -1 for class 0) settles most comparisons without multiplying.
  */
 export class LoadTree {
   readonly kind: LoadKindValue;
@@ -146,6 +155,7 @@ export class LoadTree {
   cls = new Uint8Array(0);
   num = new Float64Array(0);
   den = new Float64Array(0);
+  rat = new Float64Array(0);
 
   constructor(kind: LoadKindValue) {
     this.kind = kind;
@@ -159,6 +169,7 @@ export class LoadTree {
     this.cls = new Uint8Array(cap);
     this.num = new Float64Array(cap);
     this.den = new Float64Array(cap);
+    this.rat = new Float64Array(cap);
     for (let s = 0; s < cap; s++) this.win[cap + s] = this.leaf(s, slots.dests[s]);
     for (let i = cap - 1; i >= 1; i--) this.win[i] = this.pick(this.win[2 * i], this.win[2 * i + 1]);
   }
@@ -188,46 +199,58 @@ export class LoadTree {
   private leaf(slot: number, d: Dest | null): number {
     if (d === null || d.overloaded) return -1;
     const w = d.weight;
-    this.cls[slot] = 1;
+    let num: number;
+    let den: number;
+    let cls = 1;
     switch (this.kind) {
       case LoadKind.LC:
         if (w === 0) return -1;
-        this.num[slot] = d.overhead;
-        this.den[slot] = 1;
-        return slot;
+        num = d.overhead;
+        den = 1;
+        break;
       case LoadKind.WLC:
         if (w <= 0) return -1;
-        this.num[slot] = d.overhead;
-        this.den[slot] = w;
-        return slot;
+        num = d.overhead;
+        den = w;
+        break;
       case LoadKind.SED:
         if (w <= 0) return -1;
-        this.num[slot] = d.activeConns + 1;
-        this.den[slot] = w;
-        return slot;
+        num = d.activeConns + 1;
+        den = w;
+        break;
       case LoadKind.NQ:
         if (w === 0) return -1;
-        if (d.activeConns === 0) this.cls[slot] = 0;
-        this.num[slot] = d.activeConns + 1;
-        this.den[slot] = w;
-        return slot;
+        if (d.activeConns === 0) cls = 0;
+        num = d.activeConns + 1;
+        den = w;
+        break;
       case LoadKind.FO:
         if (w <= 0) return -1;
-        this.num[slot] = 1;
-        this.den[slot] = w;
-        return slot;
+        num = 1;
+        den = w;
+        break;
       default:
         if (w === 0 || d.activeConns > w) return -1;
-        this.num[slot] = 1;
-        this.den[slot] = w;
-        return slot;
+        num = 1;
+        den = w;
     }
+    this.cls[slot] = cls;
+    this.num[slot] = num;
+    this.den[slot] = den;
+    this.rat[slot] = cls === 0 ? -1 : num / den;
+    return slot;
   }
 
   /** The winner of two subtrees' winners, `a` being the left (earlier) one. */
   private pick(a: number, b: number): number {
     if (a < 0) return b;
     if (b < 0) return a;
+    const ra = this.rat[a];
+    const rb = this.rat[b];
+    if (rb < ra) {
+      if (ra - rb > RATIO_EPS * ra) return b;
+    } else if (rb - ra > RATIO_EPS * rb) return a;
+    // (nearly) equal ratios: decide exactly
     const ca = this.cls[a];
     const cb = this.cls[b];
     if (cb !== ca) return cb < ca ? b : a;

@@ -41,6 +41,11 @@ export class HsipKey {
   readonly v2lo: number;
   readonly v3hi: number;
   readonly v3lo: number;
+  /** v0 and v1 after the first half of the first round, which involves only the key. */
+  readonly p0hi: number;
+  readonly p0lo: number;
+  readonly p1hi: number;
+  readonly p1lo: number;
 
   /** `key[0]` and `key[1]` given as (hi, lo) 32-bit halves. */
   constructor(k0hi: number, k0lo: number, k1hi: number, k1lo: number) {
@@ -56,6 +61,16 @@ export class HsipKey {
     this.v2lo = (C2_LO ^ k0lo) | 0;
     this.v3hi = (C3_HI ^ k1hi) | 0;
     this.v3lo = (C3_LO ^ k1lo) | 0;
+    // v0 += v1; v1 = rotl(v1, 13) ^ v0; v0 = rotl(v0, 32)
+    const s = (this.v0lo >>> 0) + (this.v1lo >>> 0);
+    const v0hi = (this.v0hi + this.v1hi + (s > 0xffffffff ? 1 : 0)) | 0;
+    const v0lo = s | 0;
+    const v1hi = ((this.v1hi << 13) | (this.v1lo >>> 19)) ^ v0hi;
+    const v1lo = ((this.v1lo << 13) | (this.v1hi >>> 19)) ^ v0lo;
+    this.p0hi = v0lo;
+    this.p0lo = v0hi;
+    this.p1hi = v1hi;
+    this.p1lo = v1lo;
   }
 
   /** A key whose two words are the unsigned 32-bit values `key0` and `key1` (high halves zero). */
@@ -69,10 +84,11 @@ export class HsipKey {
  * four bytes of the u32 `v`, truncated to 32 bits. Returns an unsigned integer.
  */
 export function hsiphashU32(v: number, key: HsipKey): number {
-  let v0hi = key.v0hi;
-  let v0lo = key.v0lo;
-  let v1hi = key.v1hi;
-  let v1lo = key.v1lo;
+  // first round: its v0/v1 half depends on the key only (precomputed)
+  let v0hi = key.p0hi;
+  let v0lo = key.p0lo;
+  let v1hi = key.p1hi;
+  let v1lo = key.p1lo;
   let v2hi = key.v2hi;
   let v2lo = key.v2lo;
   // the block b = (len << 56) | v enters v3 before the compression round
@@ -81,18 +97,20 @@ export function hsiphashU32(v: number, key: HsipKey): number {
   let s: number;
   let t: number;
   for (let r = 0; r < 4; r++) {
-    // v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32)
-    s = (v0lo >>> 0) + (v1lo >>> 0);
-    v0hi = (v0hi + v1hi + (s > 0xffffffff ? 1 : 0)) | 0;
-    v0lo = s | 0;
-    t = v1hi;
-    v1hi = (v1hi << 13) | (v1lo >>> 19);
-    v1lo = (v1lo << 13) | (t >>> 19);
-    v1hi ^= v0hi;
-    v1lo ^= v0lo;
-    t = v0hi;
-    v0hi = v0lo;
-    v0lo = t;
+    if (r !== 0) {
+      // v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32)
+      s = (v0lo >>> 0) + (v1lo >>> 0);
+      v0hi = (v0hi + v1hi + (s > 0xffffffff ? 1 : 0)) | 0;
+      v0lo = s | 0;
+      t = v1hi;
+      v1hi = (v1hi << 13) | (v1lo >>> 19);
+      v1lo = (v1lo << 13) | (t >>> 19);
+      v1hi ^= v0hi;
+      v1lo ^= v0lo;
+      t = v0hi;
+      v0hi = v0lo;
+      v0lo = t;
+    }
     // v2 += v3; v3 = rotl(v3, 16); v3 ^= v2
     s = (v2lo >>> 0) + (v3lo >>> 0);
     v2hi = (v2hi + v3hi + (s > 0xffffffff ? 1 : 0)) | 0;

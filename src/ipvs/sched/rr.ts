@@ -64,9 +64,14 @@ export class RoundRobin implements Scheduler {
     const st = svc.schedData as RrState | null;
     if (st === null) return null;
     const tree = st.walk.tree;
+    const cap = tree.cap;
     const cur = st.cur;
-    let s = tree.findFirst(cur + 1, st.walk.slots.cap - 1, 1);
-    if (s < 0 && cur >= 0) s = tree.findFirst(0, cur, 1);
+    let s = cur + 1;
+    // usually the very next slot is usable; otherwise descend the tree
+    if (s >= cap || tree.mx[cap + s] < 1) {
+      s = tree.findFirst(cur + 1, cap - 1, 1);
+      if (s < 0 && cur >= 0) s = tree.findFirst(0, cur, 1);
+    }
     if (trace !== null) this.explain(st, s, trace);
     if (s < 0) return null;
     st.cur = s;

@@ -216,7 +216,7 @@ const SECTIONS: Section[] = [
   {
     name: 'lblc',
     title: 'Locality-based least connection',
-    rule: "A cache maps each destination address to a server. The cached server is used while it is still in the service, has weight > 0 and is not overloaded in lblc's sense: more active connections than its weight while some server has fewer than half its weight. Otherwise the wlc pick over all servers is used and cached. Every 60 s a garbage collector runs: above 16384 entries it removes entries unused for 6 minutes; every 30th run it removes entries unused for `lblc_expiration` (24 h).",
+    rule: "A cache maps each destination address to a server. The cached server is used while it is still in the service, has weight > 0 and is not overloaded in lblc's sense: more active connections than its weight while some server has fewer than half its weight. Otherwise the wlc pick over all servers is used and cached. Every 60 s a garbage collector runs: above 16384 entries it removes entries unused for 6 minutes; every 30th run it removes entries unused for `lblc_expiration` (24 h). The simulator replays these runs on simulated time as an ideal timer, exactly every 60 s from the service's creation (the kernel's timer wheel can fire a run a second or two late).",
     goodFor:
       'Cache clusters (web proxies) where the same destination should keep hitting the same cache, with a fwmark service covering many destination addresses.',
     example: () => {
