@@ -36,7 +36,7 @@ export class DestSlots {
   layout(list: readonly Dest[]): void {
     const n = list.length;
     let cap = 16;
-    while (cap < 2 * n + 16) cap *= 2;
+    while (cap < n + (n >> 1) + 16) cap *= 2;
     this.cap = cap;
     this.dests = new Array<Dest | null>(cap).fill(null);
     this.head = cap - n;
@@ -152,10 +152,11 @@ export class LoadTree {
   cap = 0;
   /** win[node]: winning slot of the node's subtree, -1 when none is eligible; leaves at cap + slot. */
   win = new Int32Array(0);
+  /** wr[node]: the float key of win[node] (Infinity when none), so a level compares two adjacent doubles. */
+  wr = new Float64Array(0);
   cls = new Uint8Array(0);
   num = new Float64Array(0);
   den = new Float64Array(0);
-  rat = new Float64Array(0);
 
   constructor(kind: LoadKindValue) {
     this.kind = kind;
@@ -166,12 +167,12 @@ export class LoadTree {
     const cap = slots.cap;
     this.cap = cap;
     this.win = new Int32Array(2 * cap).fill(-1);
+    this.wr = new Float64Array(2 * cap).fill(Infinity);
     this.cls = new Uint8Array(cap);
     this.num = new Float64Array(cap);
     this.den = new Float64Array(cap);
-    this.rat = new Float64Array(cap);
-    for (let s = 0; s < cap; s++) this.win[cap + s] = this.leaf(s, slots.dests[s]);
-    for (let i = cap - 1; i >= 1; i--) this.win[i] = this.pick(this.win[2 * i], this.win[2 * i + 1]);
+    for (let s = 0; s < cap; s++) this.setLeaf(s, slots.dests[s]);
+    for (let i = cap - 1; i >= 1; i--) this.play(i);
   }
 
   /** Slot of the kernel's pick, or -1 when no server is eligible. */
@@ -181,81 +182,107 @@ export class LoadTree {
 
   /** Re-keys one slot (its server's counters, weight or flags changed, or it left). */
   update(slot: number, dest: Dest | null): void {
+    const leaf = this.cap + slot;
+    const oldWin = this.win[leaf];
+    const oldCls = this.cls[slot];
+    const oldNum = this.num[slot];
+    const oldDen = this.den[slot];
+    this.setLeaf(slot, dest);
+    // the counters that moved may not be part of this rule's key (fo, ovf, sed...): nothing to replay
+    if (
+      this.win[leaf] === oldWin &&
+      (oldWin < 0 || (this.cls[slot] === oldCls && this.num[slot] === oldNum && this.den[slot] === oldDen))
+    )
+      return;
     const win = this.win;
-    let i = this.cap + slot;
-    win[i] = this.leaf(slot, dest);
-    i >>= 1;
-    while (i >= 1) {
+    for (let i = leaf >> 1; i >= 1; i >>= 1) {
       const old = win[i];
-      const w = this.pick(win[2 * i], win[2 * i + 1]);
-      win[i] = w;
+      this.play(i);
       // an unchanged winner other than `slot` has an unchanged key: the rest of the path stands
-      if (w === old && w !== slot) return;
-      i >>= 1;
+      if (win[i] === old && old !== slot) return;
     }
   }
 
-  /** Writes the key of `slot` and returns the slot when eligible, -1 otherwise. */
-  private leaf(slot: number, d: Dest | null): number {
-    if (d === null || d.overloaded) return -1;
+  /** Writes the key of `slot` into its leaf (win -1 and wr Infinity when not eligible). */
+  private setLeaf(slot: number, d: Dest | null): void {
+    const leaf = this.cap + slot;
+    this.win[leaf] = -1;
+    this.wr[leaf] = Infinity;
+    if (d === null || d.overloaded) return;
     const w = d.weight;
     let num: number;
     let den: number;
     let cls = 1;
     switch (this.kind) {
       case LoadKind.LC:
-        if (w === 0) return -1;
+        if (w === 0) return;
         num = d.overhead;
         den = 1;
         break;
       case LoadKind.WLC:
-        if (w <= 0) return -1;
+        if (w <= 0) return;
         num = d.overhead;
         den = w;
         break;
       case LoadKind.SED:
-        if (w <= 0) return -1;
+        if (w <= 0) return;
         num = d.activeConns + 1;
         den = w;
         break;
       case LoadKind.NQ:
-        if (w === 0) return -1;
+        if (w === 0) return;
         if (d.activeConns === 0) cls = 0;
         num = d.activeConns + 1;
         den = w;
         break;
       case LoadKind.FO:
-        if (w <= 0) return -1;
+        if (w <= 0) return;
         num = 1;
         den = w;
         break;
       default:
-        if (w === 0 || d.activeConns > w) return -1;
+        if (w === 0 || d.activeConns > w) return;
         num = 1;
         den = w;
     }
     this.cls[slot] = cls;
     this.num[slot] = num;
     this.den[slot] = den;
-    this.rat[slot] = cls === 0 ? -1 : num / den;
-    return slot;
+    this.win[leaf] = slot;
+    this.wr[leaf] = cls === 0 ? -1 : num / den;
   }
 
-  /** The winner of two subtrees' winners, `a` being the left (earlier) one. */
-  private pick(a: number, b: number): number {
-    if (a < 0) return b;
-    if (b < 0) return a;
-    const ra = this.rat[a];
-    const rb = this.rat[b];
-    if (rb < ra) {
-      if (ra - rb > RATIO_EPS * ra) return b;
-    } else if (rb - ra > RATIO_EPS * rb) return a;
-    // (nearly) equal ratios: decide exactly
+  /** Plays the match at inner node i: the better of its children's winners, the left one on ties. */
+  private play(i: number): void {
+    const l = 2 * i;
+    const r = l + 1;
+    const wr = this.wr;
+    const rl = wr[l];
+    const rr = wr[r];
+    let right: boolean;
+    if (rr === Infinity) right = false;
+    else if (rl === Infinity) right = true;
+    else if (rr < rl)
+      right = rl - rr > RATIO_EPS * Math.abs(rl) || this.exactRightBetter(this.win[l], this.win[r]);
+    else if (rr > rl)
+      right = !(rr - rl > RATIO_EPS * Math.abs(rr)) && this.exactRightBetter(this.win[l], this.win[r]);
+    else right = this.exactRightBetter(this.win[l], this.win[r]);
+    if (right) {
+      this.win[i] = this.win[r];
+      wr[i] = rr;
+    } else {
+      this.win[i] = this.win[l];
+      wr[i] = rl;
+    }
+  }
+
+  /** Exact comparison of two eligible slots' keys: true when `b` (right) is strictly better than `a`. */
+  private exactRightBetter(a: number, b: number): boolean {
     const ca = this.cls[a];
     const cb = this.cls[b];
-    if (cb !== ca) return cb < ca ? b : a;
-    if (ca === 0) return a;
-    return cmpProducts(this.num[b], this.den[a], this.num[a], this.den[b]) < 0 ? b : a;
+    if (cb !== ca) return cb < ca;
+    if (ca === 0) return false;
+    return cmpProducts(this.num[b], this.den[a], this.num[a], this.den[b]) < 0;
   }
 }
 

@@ -59,8 +59,20 @@ class MhState {
   }
 }
 
+/** Entries of the lookup-hash memo (direct-mapped, per scheduler object). */
+const MEMO_BITS = 14;
+const MEMO_SIZE = 1 << MEMO_BITS;
+
 export class MaglevHashing implements Scheduler {
   readonly name = 'mh';
+  /**
+   * Memo of the lookup hash `hsiphash(v, k1)` by its input v (port + address):
+   * a pure function of v with the fixed key, so remembering recent results
+   * changes no decision; it spares the SipHash rounds for returning clients.
+   * Slot = (v + 1) in memoKey (0: empty), the hash in memoHash.
+   */
+  private readonly memoKey = new Float64Array(MEMO_SIZE);
+  private readonly memoHash = new Uint32Array(MEMO_SIZE);
   /** Table size M. */
   readonly size: number;
   /** IP_VS_MH_TAB_BITS: bits kept of the largest weight/gcd. */
@@ -164,6 +176,16 @@ export class MaglevHashing implements Scheduler {
     }
   }
 
+  /** hsiphash(v, k1) through the memo. */
+  private lookupHash(v: number): number {
+    const i = Math.imul(v, 0x9e3779b1) >>> (32 - MEMO_BITS);
+    if (this.memoKey[i] === v + 1) return this.memoHash[i];
+    const h = hsiphashU32(v, MH_KEY1);
+    this.memoKey[i] = v + 1;
+    this.memoHash[i] = h;
+    return h;
+  }
+
   schedule(svc: Service, flow: SchedFlow, trace: SchedTrace | null): Dest | null {
     const st = svc.schedData as MhState | null;
     if (st === null) return null;
@@ -171,7 +193,7 @@ export class MaglevHashing implements Scheduler {
     const addr = foldAddr(svc.af, flow.inverse ? flow.daddr : flow.saddr);
     let port = 0;
     if ((svc.flags & MH_PORT) !== 0 && hasPorts(flow.protocol)) port = flow.inverse ? flow.dport : flow.sport;
-    const h = mhHash(addr, port, MH_KEY1, 0) % M;
+    const h = this.lookupHash((port + addr) >>> 0) % M;
     const d = st.lookup[h];
     if (trace !== null)
       trace.note(`mh: hash of ${port ? 'address + port' : 'address'} -> entry ${h} of ${M}`);

@@ -7,7 +7,9 @@
 import { expect } from 'chai';
 import path from 'node:path';
 import { Dest } from '../../../src/ipvs/service.js';
-import { hostOf, replayScenario, SCHED_SCENARIO_DIR, type Decision } from './oracle_replay.js';
+import { readFileSync } from 'node:fs';
+import { hostOf, readPcap, replayScenario, SCHED_SCENARIO_DIR, type Decision } from './oracle_replay.js';
+import { SPECS } from './scenarios/generate.js';
 
 function mismatches(ds: Decision[]): string[] {
   return ds
@@ -75,6 +77,18 @@ describe('sched/oracle: decisions replayed against the 6.1 kernel', () => {
       expect(mismatches(decisions)).to.deep.equal([]);
     });
   }
+
+  it('the scheduler scenarios are what scenarios/generate.ts makes (inputs reproducible from code)', () => {
+    for (const make of SPECS) {
+      const sp = make();
+      const dir = path.join(SCHED_SCENARIO_DIR, sp.name);
+      expect(readFileSync(path.join(dir, 'setup'), 'utf8'), sp.name).to.equal(sp.setup.join('\n') + '\n');
+      const frames = readPcap(path.join(dir, 'client.pcap'));
+      expect(frames.map((f) => Buffer.from(f.data).toString('hex'))).to.deep.equal(
+        sp.script.frames.map((f) => Buffer.from(f.data).toString('hex')),
+      );
+    }
+  });
 
   it('sched-sh: the 12 connections the kernel refused (weight-0 buckets) are refused here too', () => {
     const { decisions } = replayScenario('sched-sh');

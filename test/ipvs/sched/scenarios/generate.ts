@@ -20,7 +20,7 @@ const ROUTER_MAC = '02:00:00:00:0e:01';
 const CLIENT_IF_MAC = '02:00:00:00:01:01';
 const STEP = 0.1;
 
-interface Spec {
+export interface Spec {
   name: string;
   description: string;
   setup: string[];
