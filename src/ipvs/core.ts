@@ -158,9 +158,10 @@ export class IpvsCore implements IpvsHooks {
     const { conns } = this;
     const proto = conns.protoOf(cp);
     const skb = this.env.skb;
-    // like the kernel, the transport header is looked for right after the
-    // fixed IPv6 header (extension headers are not skipped here)
-    const l4 = skb.af === 4 ? skb.l3 + (skb.buf[skb.l3] & 15) * 4 : skb.l3 + 40;
+    // the transport header after any IPv6 extension headers (6.1.176 read it
+    // at offset 40; the oracle's 6.1.192 finds it behind a Destination
+    // Options header: test/oracle/extra/dr-v6-edge frame 7)
+    const l4 = this.env.info.l4Off;
     if (proto === Proto.TCP) {
       if (l4 + 20 > skb.l3 + skb.len || l4 + 14 > skb.l3 + skb.cap) return;
       let d = dir;

@@ -25,15 +25,14 @@ export class HostStack implements HostStackApi {
   output(route: FibResult, hdr: Uint8Array, hdrOff: number, hdrLen: number): void {
     const env = this.env;
     const skb = env.skb;
-    const af = skb.af;
+    const af = route.af;
     const mac = env.fib.neighbour(af, route.nextHop, 0, route.link);
     if (mac < 0) return;
     const h = hdrLen === 0 ? env.hdr : hdr;
     const eo = hdrLen === 0 ? 0 : hdrOff - 14;
     writeMac(h, eo, mac);
     writeMac(h, eo + 6, env.fib.linkMac[route.link]);
-    const outerAf = hdrLen === 0 ? af : h[hdrOff] >> 4;
-    wr16(h, eo + 12, outerAf === 4 ? 0x0800 : 0x86dd);
+    wr16(h, eo + 12, af === 4 ? 0x0800 : 0x86dd);
     env.emit(route.link, h, eo, 14 + hdrLen, skb.buf, skb.l3, skb.cap, 14 + hdrLen + skb.len);
   }
 
