@@ -31,6 +31,9 @@ import { EtherType } from '../wire/ethernet.js';
 import { readMac } from '../wire/addr.js';
 import { sum16, fold } from '../wire/checksum.js';
 import type { SetupTarget } from '../control/setup.js';
+import { TraceKind, fmtAddr } from './trace.js';
+import { REASON_NAMES } from './verdict.js';
+import { WIRE_REASON_NAMES } from '../wire/reasons.js';
 
 export interface DirectorOptions {
   /** Seed of the generator behind twos and the random IP IDs (default 1). */
@@ -155,13 +158,28 @@ export class Director implements SetupTarget {
     env.heldReleased = 0;
     env.fates.framesIn++;
     const r = parseFrame(buf, off, capLen, origLen, info);
+    const tr = env.tracer;
+    if (tr) {
+      const l = this.host.links[link];
+      tr.step(TraceKind.ARRIVE, `frame of ${origLen} bytes arrives on ${l ? l.name : `link ${link}`}`, {
+        link: l ? l.name : link,
+        capLen,
+        origLen,
+      });
+    }
     if (r !== 0) {
       env.fates.malformed[r]++;
       env.setFate(Fate.DROPPED, Reason.MALFORMED);
+      if (tr)
+        tr.step(TraceKind.DROP, `malformed frame: ${WIRE_REASON_NAMES[r]}`, {
+          wireReason: WIRE_REASON_NAMES[r],
+        });
     } else {
       this.l2(link, buf, off, capLen);
     }
     if (env.fate < 0) env.setFate(Fate.DROPPED, Reason.NOT_HANDLED);
+    if (tr && env.fate === Fate.DROPPED && r === 0)
+      tr.step(TraceKind.DROP, `dropped: ${REASON_NAMES[env.reason]}`, { reason: REASON_NAMES[env.reason] });
     env.fates.count(env.fate, env.reason);
     if (env.heldReleased > 0) env.fates.release(env.fate, env.reason, env.heldReleased);
   }
@@ -230,6 +248,9 @@ export class Director implements SetupTarget {
     if (af === 6 && this.v6Defrag && info.isFragment) {
       if (!this.stack.defrag6()) return;
     }
+    const tr = env.tracer;
+    if (tr && skb.mark)
+      tr.step(TraceKind.PREROUTING, `PREROUTING: firewall mark ${skb.mark} set`, { mark: skb.mark });
     // routing decision
     if (!this.checkSource(af, info.saddr)) {
       env.drop(Reason.MARTIAN_SOURCE);
@@ -237,6 +258,10 @@ export class Director implements SetupTarget {
     }
     const fib = env.fib;
     if (fib.isLocal(af, info.daddr, 0)) {
+      if (tr)
+        tr.step(TraceKind.ROUTE, `route lookup: ${fmtAddr(af, info.daddr)} is a local address → LOCAL_IN`, {
+          route: 'local',
+        });
       this.localIn();
       return;
     }
@@ -254,6 +279,10 @@ export class Director implements SetupTarget {
       env.drop(Reason.FORWARDING_DISABLED);
       return;
     }
+    if (tr)
+      tr.step(TraceKind.ROUTE, `route lookup: ${fmtAddr(af, info.daddr)} is not local → FORWARD`, {
+        route: 'forward',
+      });
     this.stack.forward();
   }
 
@@ -265,8 +294,11 @@ export class Director implements SetupTarget {
     }
     let v = this.core.outHook(Hook.LOCAL_IN);
     if (v === Verdict.ACCEPT) v = this.core.inHook(Hook.LOCAL_IN);
-    if (v === Verdict.ACCEPT) this.stack.localDeliver();
-    else if (v === Verdict.DROP && env.fate < 0) env.drop(Reason.IPVS_DROP);
+    if (v === Verdict.ACCEPT) {
+      if (env.tracer)
+        env.tracer.step(TraceKind.HOOK, 'LOCAL_IN: IPVS lets the packet go on to the local stack');
+      this.stack.localDeliver();
+    } else if (v === Verdict.DROP && env.fate < 0) env.drop(Reason.IPVS_DROP);
   }
 
   /** Source-address checks of ip_route_input_slow / fib_validate_source (martians, our own address). */
