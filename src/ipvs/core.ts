@@ -324,8 +324,24 @@ export class IpvsCore implements IpvsHooks {
     this.inStats(cp, skb.len);
     this.setState(cp, Dir.INPUT);
     const ret = this.xmit.xmit(cp, false, hook);
+    this.countInPkt(cp, true); // [robust] cp->in_pkts (read by the drop_entry defence)
     if (this.conns.isLive(cp)) this.ops.put(cp);
     return ret;
+  }
+
+  /**
+   * [robust] One more packet from the client in cp->in_pkts, which the
+   * drop_entry defence reads (defense.ts, todrop_entry): after the transmit
+   * in ip_vs_in_hook (a one-packet entry counts in its template instead) and
+   * ip_vs_icmp_xmit (non-NAT entries, `oneToControl` false).
+   */
+  private countInPkt(cp: number, oneToControl: boolean): void {
+    const conns = this.conns;
+    if (!conns.isLive(cp)) return;
+    if (oneToControl && conns.flags[cp] & ConnFlag.ONE_PACKET) {
+      const ct = conns.control[cp];
+      if (ct >= 0 && conns.isLive(ct)) conns.countInPkt(ct);
+    } else conns.countInPkt(cp);
   }
 
   /** ip_vs_out_hook. */
@@ -687,6 +703,7 @@ export class IpvsCore implements IpvsHooks {
       }
       this.setState(cp, Dir.INPUT);
       const ret = this.xmit.xmit(cp, false, Hook.LOCAL_IN);
+      this.countInPkt(cp, true); // [robust]
       if (this.conns.isLive(cp)) this.ops.put(cp);
       return ret;
     }
@@ -872,7 +889,9 @@ export class IpvsCore implements IpvsHooks {
       verdict = this.icmpForTunnel(cp, tunnelDest, offset);
     } else {
       this.inStats(cp, skb.len);
+      const masq = (this.conns.flags[cp] & ConnFlag.FWD_MASK) === Fwd.MASQ;
       verdict = this.xmit.icmpXmit(cp, hook, offset);
+      if (!masq) this.countInPkt(cp, false); // [robust]
     }
     if (newCp && this.conns.isLive(cp)) this.ops.put(cp);
     return verdict;
@@ -954,7 +973,9 @@ export class IpvsCore implements IpvsHooks {
       newCp = true;
     }
     this.inStats(cp, skb.len);
+    const masq = (this.conns.flags[cp] & ConnFlag.FWD_MASK) === Fwd.MASQ;
     const verdict = this.xmit.icmpXmit(cp, hook, offset);
+    if (!masq) this.countInPkt(cp, false); // [robust]
     if (newCp && this.conns.isLive(cp)) this.ops.put(cp);
     return verdict;
   }

@@ -34,6 +34,7 @@ import type { SetupTarget } from '../control/setup.js';
 import { TraceKind, fmtAddr } from './trace.js';
 import { REASON_NAMES } from './verdict.js';
 import { WIRE_REASON_NAMES } from '../wire/reasons.js';
+import { DropEntryDefense } from './defense.js';
 
 export interface DirectorOptions {
   /** Seed of the generator behind twos and the random IP IDs (default 1). */
@@ -61,6 +62,8 @@ export class Director implements SetupTarget {
   readonly stack: HostStackApi;
   /** ipvs->tot_stats. */
   readonly totStats = new Stats();
+  /** [robust] The drop_entry defence (defense.ts). */
+  readonly defense: DropEntryDefense;
   private nextDefenseMs = 0;
   /** IPv6 is on once the set-up gives the director an IPv6 address (as the oracle's `ipv6=auto`). */
   private ipv6On = false;
@@ -95,6 +98,20 @@ export class Director implements SetupTarget {
     this.stack = new HostStack(this.env);
     this.env.stack = this.stack;
     this.env.hooks = this.core;
+    // [robust] the drop_entry defence, ticking on simulated time from advance()
+    this.defense = new DropEntryDefense(
+      {
+        conns: this.conns,
+        ops: this.ops,
+        sysctl: this.sysctl,
+        advanceTimers: (ms: number): void => {
+          this.conns.expire(ms, this.onExpire);
+          if (ms > env.nowMs) env.nowMs = ms;
+          this.ipvs.now = env.nowMs / 1000;
+        },
+      },
+      seed,
+    );
     this.configChanged();
   }
 
@@ -134,6 +151,8 @@ export class Director implements SetupTarget {
   advance(nowMs: number): void {
     const env = this.env;
     if (nowMs < env.nowMs) nowMs = env.nowMs;
+    // [robust] drop_entry defence ticks due by now (each after the timers due before it)
+    this.defense.advance(nowMs);
     this.conns.expire(nowMs, this.onExpire);
     env.nowMs = nowMs;
     this.ipvs.now = nowMs / 1000;

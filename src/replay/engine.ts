@@ -19,10 +19,10 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { Director } from '../ipvs/director.js';
 import type { FrameSink } from '../ipvs/env.js';
-import { FATE_NAMES, REASON_NAMES, REASON_COUNT } from '../ipvs/verdict.js';
+import { Fate, FATE_NAMES, Reason, REASON_NAMES, REASON_COUNT } from '../ipvs/verdict.js';
 import { WIRE_REASON_NAMES } from '../wire/reasons.js';
 import { openCapture, type CaptureReader } from '../capture/reader.js';
-import { CaptureFormatError } from '../capture/errors.js';
+import { CaptureFormatError, CaptureReadError, CaptureWriteError } from '../capture/errors.js';
 import { openOutput, createPcapWriter, type CaptureWriter } from '../capture/writer.js';
 import {
   parseSetup,
@@ -85,9 +85,39 @@ export interface ReplaySummary {
   simulatedSeconds: number;
   /** A malformed capture stopped the replay here (everything before it was processed and written). */
   captureError: { file: string; byteOffset: number; frameNo: number; message: string } | null;
+  /**
+   * An output could not be written (disk full, …): the replay stopped after
+   * the frame being processed; the other outputs were closed as valid captures.
+   */
+  outputError: { file: string; code: string; message: string } | null;
   /** The replay was stopped by this signal. */
   interruptedBy: string | null;
+  /** The connection table at the end, and what its cap and the drop_entry defence dropped. */
+  connections: ConnectionSummary;
   outputs: string[];
+}
+
+export interface ConnectionSummary {
+  /** Entries (connections and templates) live at the end. */
+  live: number;
+  /** Most entries live at once (sampled before every frame). */
+  peak: number;
+  /** --max-conns (0: no cap). */
+  max: number;
+  /** New connections refused because the table was full (frames dropped as ipvs-conn-table-full). */
+  refusedTableFull: number;
+  /** Entries deleted by the drop_entry defence, per kind (src/ipvs/defense.ts). */
+  droppedByDefense: { total: number; synRecv: number; established: number; template: number; other: number };
+  /** Passes of the drop_entry defence (one per simulated second while it is active). */
+  defensePasses: number;
+}
+
+/** A problem with the replay's command-line inputs (an --in naming an interface the set-up lacks). */
+export class ReplayInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplayInputError';
+  }
 }
 
 interface Input {
@@ -103,10 +133,16 @@ interface Input {
 /** Frames between yields to the event loop (signals) and progress reports. */
 const YIELD_EVERY = 16384;
 
+/**
+ * Writes the director's frames to the output captures. A write error is not
+ * thrown through the director (the frame in flight would lose its fate): it
+ * is kept in `failure` and the replay loop stops after the current frame.
+ */
 class WriterSink implements FrameSink {
   sec = 0;
   nsec = 0;
   k = 0;
+  failure: CaptureWriteError | null = null;
   readonly perLink: Float64Array;
   private readonly scratch = new Uint8Array(65536 + 512);
   constructor(
@@ -140,7 +176,13 @@ class WriterSink implements FrameSink {
     s.set(body.subarray(bodyOff, bodyOff + bodyLen), hdrLen);
     const len = hdrLen + bodyLen;
     const w = this.single ?? this.writers[link];
-    if (w) w.write(this.single ? link : 0, s, 0, len, origLen, sec, nsec);
+    if (w === null || w === undefined || this.failure !== null) return;
+    try {
+      w.write(this.single ? link : 0, s, 0, len, origLen, sec, nsec);
+    } catch (e) {
+      if (!(e instanceof CaptureWriteError)) throw e;
+      this.failure = e;
+    }
   }
 }
 
@@ -158,7 +200,9 @@ export class Replay {
   private firstNsec = 0;
   private lastMs = 0;
   private captureError: ReplaySummary['captureError'] = null;
+  private outputError: ReplaySummary['outputError'] = null;
   private framesRead = 0;
+  private peakConns = 0;
   /** Progress callback (bytes read, frames read), called every few thousand frames and at the end. */
   onProgress: ((bytesRead: number, framesRead: number) => void) | null;
 
@@ -183,7 +227,11 @@ export class Replay {
       if (spec.iface !== null) {
         const l = d.host.findLink(spec.iface);
         if (!l)
-          throw new Error(`--in ${spec.iface}=${spec.path}: the set-up has no interface '${spec.iface}'`);
+          throw new ReplayInputError(
+            `--in ${spec.iface}=${spec.path}: the set-up has no interface '${spec.iface}' (it has ${
+              d.host.links.map((x) => x.name).join(', ') || 'none'
+            })`,
+          );
         fixed = l.index;
       }
       const reader = openCapture(spec.path);
@@ -258,6 +306,17 @@ export class Replay {
         inp.ready = false;
         return false;
       }
+      if (e instanceof CaptureReadError) {
+        // an I/O error in the middle of the file: stop there, like a malformed capture
+        this.captureError = {
+          file: e.file,
+          byteOffset: inp.reader.recordOffset,
+          frameNo: inp.reader.frameNo,
+          message: e.message,
+        };
+        inp.ready = false;
+        return false;
+      }
       throw e;
     }
     return inp.ready;
@@ -284,8 +343,10 @@ export class Replay {
     const onFrame = this.cfg.onFrame ?? null;
     const every = this.cfg.progressEvery ?? YIELD_EVERY;
     let sinceYield = 0;
+    const sink = this.sink;
+    const conns = d.conns;
     for (;;) {
-      if (this.captureError || this.stopSignal) break;
+      if (this.captureError || this.stopSignal || this.outputError) break;
       // the input whose frame comes first (ties: input order)
       let best: Input | null = null;
       for (const inp of inputs) {
@@ -313,9 +374,11 @@ export class Replay {
         this.sink.nsec = r.tsNsec;
         this.sink.k = 0;
       }
+      if (conns.size > this.peakConns) this.peakConns = conns.size;
       d.receive(this.linkFor(best), r.buf, r.off, r.capLen, r.origLen);
       if (onFrame) onFrame(this.framesRead, d);
       this.framesRead++;
+      if (sink !== null && sink.failure !== null) this.noteOutputError(sink.failure);
       this.pull(best);
       if (++sinceYield >= every) {
         sinceYield = 0;
@@ -323,14 +386,38 @@ export class Replay {
         await new Promise((res) => setImmediate(res));
       }
     }
-    if (!this.captureError && !this.stopSignal) {
+    if (!this.captureError && !this.stopSignal && !this.outputError) {
       // timed commands after the last frame
       while (this.timedNext < this.script.timed.length)
         this.applyCommand(this.script.timed[this.timedNext++]);
     }
+    if (conns.size > this.peakConns) this.peakConns = conns.size;
+    this.resolveHeld();
+    if (sink !== null && sink.failure !== null) this.noteOutputError(sink.failure);
     this.onProgress?.(this.bytesRead(), this.framesRead);
     void env;
     return this.summary();
+  }
+
+  private noteOutputError(e: CaptureWriteError): void {
+    if (!this.outputError) this.outputError = { file: e.file, code: e.code, message: e.message };
+  }
+
+  /**
+   * End of the replay (end of input, a malformed capture, an output error or
+   * a signal): fragments still held for reassembly will never complete. The
+   * host stack's flush() (when it has one) drops its queues, moving their
+   * frames from held to dropped; whatever is still counted as held then is
+   * moved here, as dropped `fragment-incomplete`, so the fates always sum to
+   * the frames read.
+   */
+  private resolveHeld(): void {
+    const d = this.director;
+    const stack = d.stack as { flush?: () => void };
+    if (typeof stack.flush === 'function') stack.flush();
+    const f = d.env.fates;
+    const held = f.fates[Fate.HELD];
+    if (held > 0) f.release(Fate.DROPPED, Reason.FRAG_INCOMPLETE, held);
   }
 
   /** Bytes of the inputs consumed so far (for progress). */
@@ -345,11 +432,25 @@ export class Replay {
     return this.inputs.reduce((a, i) => a + i.size, 0);
   }
 
-  /** Flushes and closes every output and input (idempotent). */
+  /**
+   * Flushes and closes every output and input (idempotent). Every file is
+   * closed even when one fails; the first failure is thrown afterwards
+   * (CaptureWriteError for an output).
+   */
   close(): void {
-    for (const w of this.writers) w?.close();
-    this.single?.close();
-    for (const inp of this.inputs) inp.reader.close();
+    let first: unknown = null;
+    const attempt = (fn: () => void): void => {
+      try {
+        fn();
+      } catch (e) {
+        if (first === null) first = e;
+      }
+    };
+    for (const w of this.writers) if (w) attempt(() => w.close());
+    const single = this.single;
+    if (single) attempt(() => single.close());
+    for (const inp of this.inputs) attempt(() => inp.reader.close());
+    if (first !== null) throw first;
   }
 
   summary(): ReplaySummary {
@@ -389,8 +490,30 @@ export class Replay {
       malformed,
       simulatedSeconds: this.lastMs / 1000,
       captureError: this.captureError,
+      outputError: this.outputError,
       interruptedBy: this.stopSignal,
+      connections: this.connectionSummary(),
       outputs: this.outputs(),
+    };
+  }
+
+  private connectionSummary(): ConnectionSummary {
+    const d = this.director;
+    const f = d.env.fates;
+    const c = d.defense.counters;
+    return {
+      live: d.conns.size,
+      peak: Math.max(this.peakConns, d.conns.size),
+      max: d.conns.maxConns,
+      refusedTableFull: f.byReason[Fate.DROPPED * REASON_COUNT + Reason.IPVS_CONN_TABLE_FULL],
+      droppedByDefense: {
+        total: c.synRecv + c.established + c.template + c.other,
+        synRecv: c.synRecv,
+        established: c.established,
+        template: c.template,
+        other: c.other,
+      },
+      defensePasses: c.passes,
     };
   }
 }
