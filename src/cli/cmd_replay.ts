@@ -2,15 +2,21 @@
  * `ipvs-sim replay`: a set-up and captures in, the frames the director sends
  * out, with a summary of what became of every input frame.
  */
-import { readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { Replay, type ReplayInputSpec, type ReplaySummary } from '../replay/engine.js';
+import { Replay, ReplayInputError, type ReplayInputSpec, type ReplaySummary } from '../replay/engine.js';
 import { listConns } from '../replay/listing.js';
 import { runIpvsadmListing } from '../control/ipvsadm/index.js';
 import { splitWords } from '../control/shell.js';
 import { SetupError } from '../control/setup.js';
-import { CaptureFormatError, CaptureReadError, CaptureWriteError } from '../capture/errors.js';
+import {
+  CaptureFormatError,
+  CaptureReadError,
+  CaptureWriteError,
+  describeFsError,
+} from '../capture/errors.js';
 import { CliError, Exit } from './errors.js';
 
 export interface ReplayCliOptions {
@@ -69,8 +75,22 @@ export function formatSummary(s: ReplaySummary): string {
     for (const [r, n] of Object.entries(reasons)) lines.push(`    ${fate} ${r}: ${n}`);
   }
   for (const [r, n] of Object.entries(s.malformed)) lines.push(`    malformed ${r}: ${n}`);
+  const c = s.connections;
+  if (c.max > 0 || c.droppedByDefense.total > 0 || c.refusedTableFull > 0) {
+    lines.push(
+      `  connections: ${c.live} at the end, ${c.peak} at most` +
+        (c.max > 0 ? ` (cap ${c.max}, ${c.refusedTableFull} refused as the table was full)` : '') +
+        (c.droppedByDefense.total > 0
+          ? `, ${c.droppedByDefense.total} deleted by drop_entry (${c.droppedByDefense.synRecv} half-open, ` +
+            `${c.droppedByDefense.established} established, ${c.droppedByDefense.template} templates, ` +
+            `${c.droppedByDefense.other} other)`
+          : ''),
+    );
+  }
   if (s.captureError) lines.push(`stopped at a malformed capture: ${s.captureError.message}`);
-  if (s.interruptedBy) lines.push(`interrupted by ${s.interruptedBy}`);
+  if (s.outputError) lines.push(`stopped: ${s.outputError.message}`);
+  if (s.interruptedBy)
+    lines.push(`interrupted by ${s.interruptedBy}: the outputs hold every frame sent so far`);
   for (const o of s.outputs) lines.push(`  wrote ${o}`);
   return lines.join('\n') + '\n';
 }
@@ -109,24 +129,36 @@ export async function runReplay(opts: ReplayCliOptions, bare: string[]): Promise
     throw e;
   }
   try {
-    if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
+    if (opts.outDir) makeDirectory(opts.outDir);
     replay.open();
   } catch (e) {
-    replay.close();
+    try {
+      replay.close();
+    } catch {
+      // the error that stopped the opening is the one to report
+    }
     throw mapIoError(e);
   }
 
-  const showProgress = opts.progress ?? (process.stderr.isTTY === true && !process.env.CI);
+  const tty = process.stderr.isTTY === true;
+  const showProgress = opts.progress ?? (tty && !process.env.CI);
   let bar: SingleBar | null = null;
   const t0 = Date.now();
   if (showProgress) {
     bar = new SingleBar({
       stream: process.stderr,
-      format: ' {bar} {percentage}% | {value}/{total} MB | {fps} frames/s | ETA {eta_formatted}',
-      hideCursor: true,
+      format:
+        ' {bar} {percentage}% | {mb}/{totalMb} MB | {frames} frames, {fps} frames/s | ETA {eta_formatted}',
+      hideCursor: tty,
+      // forced with --progress on a pipe or file: a plain line every 2 s, and at the start and end
+      noTTYOutput: !tty,
+      notTTYSchedule: 2000,
     });
-    bar.start(Math.max(1, Math.round(replay.totalBytes() / 1e6)), 0, { fps: 0 });
+    const total = replay.totalBytes();
+    bar.start(Math.max(1, total), 0, { fps: 0, frames: 0, mb: '0.0', totalMb: (total / 1e6).toFixed(1) });
   }
+  // `--json | head` closes stdout early: not an error of the replay
+  if (!process.stdout.listeners('error').includes(ignoreEpipe)) process.stdout.on('error', ignoreEpipe);
   const stopOn = (sig: NodeJS.Signals): void => replay.requestStop(sig);
   process.once('SIGINT', stopOn);
   process.once('SIGTERM', stopOn);
@@ -141,10 +173,11 @@ export async function runReplay(opts: ReplayCliOptions, bare: string[]): Promise
     process.removeListener('SIGTERM', stopOn);
     bar?.stop();
   }
+  let closeError: unknown = null;
   try {
     replay.close();
   } catch (e) {
-    throw mapIoError(e);
+    closeError = e;
   }
 
   const state = { ipvs: replay.director.ipvs, conns: listConns(replay.director) };
@@ -159,6 +192,12 @@ export async function runReplay(opts: ReplayCliOptions, bare: string[]): Promise
     process.stdout.write(r.stdout);
     if (r.stderr) process.stderr.write(r.stderr);
   }
+  if (closeError !== null) {
+    // the last batch of an output could not be written (disk full at the end): the run's summary stands,
+    // the error is the command's result
+    throw mapIoError(closeError);
+  }
+  if (summary.outputError) throw new CliError(Exit.OUTPUT, summary.outputError.message);
   if (summary.captureError) return Exit.CAPTURE;
   if (summary.interruptedBy === 'SIGINT') return Exit.SIGINT;
   if (summary.interruptedBy === 'SIGTERM') return Exit.SIGTERM;
@@ -169,7 +208,7 @@ async function runWithProgress(replay: Replay, bar: SingleBar | null, t0: number
   if (bar) {
     replay.onProgress = (b, f) => {
       const secs = Math.max(0.001, (Date.now() - t0) / 1000);
-      bar.update(Math.round(b / 1e6), { fps: Math.round(f / secs) });
+      bar.update(b, { fps: Math.round(f / secs), frames: f, mb: (b / 1e6).toFixed(1) });
     };
   }
   return replay.run();
@@ -180,7 +219,49 @@ function mapIoError(e: unknown): unknown {
   if (e instanceof CaptureReadError) return new CliError(Exit.CAPTURE, e.message);
   if (e instanceof CaptureWriteError) return new CliError(Exit.OUTPUT, e.message);
   if (e instanceof SetupError) return new CliError(Exit.SETUP, e.message);
+  if (e instanceof ReplayInputError) return new CliError(Exit.USAGE, e.message);
   return e;
+}
+
+function ignoreEpipe(e: NodeJS.ErrnoException): void {
+  if (e.code !== 'EPIPE') throw e;
+}
+
+/**
+ * `mkdir -p DIR` for --out-dir, one level at a time (Node's recursive mkdir
+ * can spin on some pseudo file systems); a failure is a CliError naming the
+ * directory and the cause, exit status Exit.OUTPUT.
+ */
+function makeDirectory(dir: string): void {
+  const missing: string[] = [];
+  let d = path.resolve(dir);
+  for (;;) {
+    let st;
+    try {
+      st = statSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw outDirError(dir, e);
+      missing.push(d);
+      const up = path.dirname(d);
+      if (up === d) break;
+      d = up;
+      continue;
+    }
+    if (!st.isDirectory())
+      throw new CliError(Exit.OUTPUT, `cannot create output directory ${dir}: ${d} is not a directory`);
+    break;
+  }
+  for (let i = missing.length - 1; i >= 0; i--) {
+    try {
+      mkdirSync(missing[i]);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw outDirError(dir, e);
+    }
+  }
+}
+
+function outDirError(dir: string, e: unknown): CliError {
+  return new CliError(Exit.OUTPUT, `cannot create output directory ${dir}: ${describeFsError(e).cause}`);
 }
 
 export function register(program: Command): void {

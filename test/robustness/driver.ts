@@ -6,7 +6,7 @@
 import { Director } from '../../src/ipvs/director.js';
 import type { FrameSink } from '../../src/ipvs/env.js';
 import { Fate } from '../../src/ipvs/verdict.js';
-import { applySetupCommand, parseSetup } from '../../src/control/setup.js';
+import { applySetupCommand, parseSetup, type SetupScript } from '../../src/control/setup.js';
 
 /** One output frame (a copy) and the input it belongs to. */
 export interface OutFrame {
@@ -41,9 +41,15 @@ export class CollectSink implements FrameSink {
   }
 }
 
-/** A director configured by a set-up text (every line applied, as the replay does). */
+const parsed = new Map<string, SetupScript>();
+
+/** A director configured by a set-up text (every line applied, as the replay does; the parse is cached). */
 export function makeDirector(setupText: string, opts: { seed?: number; maxConns?: number } = {}): Director {
-  const script = parseSetup(setupText, { file: 'setup', lenient: false });
+  let script = parsed.get(setupText);
+  if (!script) {
+    script = parseSetup(setupText, { file: 'setup', lenient: false });
+    parsed.set(setupText, script);
+  }
   const d = new Director({ seed: opts.seed ?? 1, maxConns: opts.maxConns ?? 0 });
   for (const c of script.commands) applySetupCommand(c, d);
   d.configChanged();
@@ -119,4 +125,24 @@ export function accountingProblem(d: Director): string {
     if (s !== n) return `fate ${fate}: reasons sum to ${s}, fate counts ${n}`;
   }
   return '';
+}
+
+/**
+ * Runs a frame sequence and returns '' or what went wrong: an exception, a
+ * frame without a fate, broken accounting.
+ */
+export function checkSequence(text: string, frames: readonly InFrame[], sink = new CollectSink()): string {
+  const d = makeDirector(text);
+  d.env.sink = sink;
+  let res;
+  try {
+    res = feed(d, frames, sink);
+  } catch (e) {
+    return `exception: ${(e as Error).stack ?? e}`;
+  }
+  for (let i = 0; i < res.length; i++) {
+    const f = res[i].fate;
+    if (!(f >= Fate.FORWARDED && f <= Fate.HELD)) return `frame ${i} has no fate (${f})`;
+  }
+  return accountingProblem(d);
 }

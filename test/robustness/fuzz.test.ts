@@ -13,7 +13,7 @@ import { Director } from '../../src/ipvs/director.js';
 import { Fate } from '../../src/ipvs/verdict.js';
 import { PacketInfo, parseFrame } from '../../src/wire/parse.js';
 import { sum16, fold } from '../../src/wire/checksum.js';
-import { accountingProblem, CollectSink, feed, makeDirector, type InFrame } from './driver.js';
+import { accountingProblem, checkSequence, CollectSink, feed, makeDirector, type InFrame } from './driver.js';
 import { baseFrameArb, hostileFrameArb, mutate } from './arbitraries.js';
 import { DR_SETUP, NAT_SETUP, SETUPS } from './setups.js';
 import { keepFrameFailure } from './regressions.js';
@@ -22,30 +22,10 @@ import { keepFrameFailure } from './regressions.js';
 const SCALE = Number(process.env.FUZZ_RUNS ?? 1);
 const runs = (n: number): number => Math.max(1, Math.round(n * SCALE));
 
-/** Directors are reused across cases (building one parses the set-up); a fresh one per case when it matters. */
 function director(text: string, sink: CollectSink): Director {
   const d = makeDirector(text);
   d.env.sink = sink;
   return d;
-}
-
-/**
- * Runs a frame sequence and returns '' or what went wrong: an exception, a
- * frame without a fate, broken accounting.
- */
-export function checkSequence(text: string, frames: readonly InFrame[], sink = new CollectSink()): string {
-  const d = director(text, sink);
-  let res;
-  try {
-    res = feed(d, frames, sink);
-  } catch (e) {
-    return `exception: ${(e as Error).stack ?? e}`;
-  }
-  for (let i = 0; i < res.length; i++) {
-    const f = res[i].fate;
-    if (!(f >= Fate.FORWARDED && f <= Fate.HELD)) return `frame ${i} has no fate (${f})`;
-  }
-  return accountingProblem(d);
 }
 
 /** Runs a property; a failure's counterexample goes to regressions/ before the test fails. */
