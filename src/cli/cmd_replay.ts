@@ -296,6 +296,12 @@ export function register(program: Command): void {
     .option('--lenient', 'skip unsupported set-up commands with a warning instead of failing')
     .addOption(new Option('--progress', 'show a progress bar on stderr (default: when stderr is a terminal)'))
     .addOption(new Option('--no-progress', 'never show a progress bar'))
+    .addHelpText(
+      'after',
+      '\nExit status: 0 done; 2 bad usage; 3 set-up error (FILE:LINE:COLUMN named); 4 malformed or\n' +
+        'unreadable capture (byte offset named; what came before it is written); 5 an output cannot be\n' +
+        'written; 130 / 143 interrupted by SIGINT / SIGTERM (outputs flushed and valid). See docs/cli.md.',
+    )
     .action(async (bare: string[], opts: ReplayCliOptions, cmd: Command) => {
       const global = cmd.parent?.opts() ?? {};
       const code = await runReplay({ ...opts, debug: global.debug }, bare);

@@ -104,6 +104,8 @@ export interface ConnectionSummary {
   peak: number;
   /** --max-conns (0: no cap). */
   max: number;
+  /** Bytes of typed-array storage the connection table holds at the end (ConnTable.byteSize). */
+  tableBytes: number;
   /** New connections refused because the table was full (frames dropped as ipvs-conn-table-full). */
   refusedTableFull: number;
   /** Entries deleted by the drop_entry defence, per kind (src/ipvs/defense.ts). */
@@ -505,6 +507,7 @@ export class Replay {
       live: d.conns.size,
       peak: Math.max(this.peakConns, d.conns.size),
       max: d.conns.maxConns,
+      tableBytes: d.conns.byteSize,
       refusedTableFull: f.byReason[Fate.DROPPED * REASON_COUNT + Reason.IPVS_CONN_TABLE_FULL],
       droppedByDefense: {
         total: c.synRecv + c.established + c.template + c.other,
