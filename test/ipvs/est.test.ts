@@ -5,7 +5,7 @@ describe('rate estimator (ip_vs_est.c)', () => {
   it('converges to the 2-second rate a quarter of the way per step, read back rounded as the kernel does', () => {
     const s = new Stats();
     const rates: number[] = [];
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 40; i++) {
       s.conns += 20; // 10 connections per second
       s.inpkts += 200;
       s.inbytes += 200_000;
@@ -14,7 +14,8 @@ describe('rate estimator (ip_vs_est.c)', () => {
     }
     // EWMA toward 10/s: 2.5, 4.375, ... reaching 10 after enough steps
     expect(rates[0]).to.equal(2); // ((20 << 9) >> 2 = 2560, + 0x1ff) >> 10 = 2
-    expect(rates[11]).to.equal(10);
+    expect(rates[5]).to.be.within(7, 9);
+    expect(rates[39]).to.equal(10);
     const r = s.est.read();
     expect(r.inpps).to.equal(100);
     expect(r.inbps).to.be.within(99_000, 100_000);
