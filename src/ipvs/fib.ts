@@ -24,6 +24,8 @@ export class FibResult {
   mtu = 0;
   /** Index of the route used (for explain/tracing), -1 for local. */
   route = -1;
+  /** Prefix length of the route used (32 / 128 for a local destination). */
+  plen = 0;
 }
 
 const MAX_ROUTES = 4096;
@@ -33,6 +35,19 @@ export class Fib {
   linkMac: Float64Array = new Float64Array(0);
   linkMtu: Int32Array = new Int32Array(0);
   linkCount = 0;
+  /** Interface names by link index (per-interface sysctls are read by name when the set-up changes). */
+  linkName: string[] = [];
+  /**
+   * The addresses configured on links, in the order added (the kernel's
+   * primary-first order): family, words (4 per entry), prefix length, link,
+   * secondary flag. Used by the host stack (ARP/ND targets, source selection).
+   */
+  addrCount = 0;
+  addrAf: Uint8Array = new Uint8Array(0);
+  addrWords: Uint32Array = new Uint32Array(0);
+  addrPlen: Uint8Array = new Uint8Array(0);
+  addrLink: Int32Array = new Int32Array(0);
+  addrSecondary: Uint8Array = new Uint8Array(0);
 
   // local addresses
   private local4 = new Set<number>();
@@ -73,7 +88,23 @@ export class Fib {
     for (const l of links) {
       f.linkMac[l.index] = l.mac;
       f.linkMtu[l.index] = l.mtu;
+      f.linkName[l.index] = l.name;
     }
+    const la = links.flatMap((l) => l.addrs.map((a) => ({ a, link: l.index })));
+    f.addrCount = la.length;
+    f.addrAf = new Uint8Array(la.length);
+    f.addrWords = new Uint32Array(la.length * 4);
+    f.addrPlen = new Uint8Array(la.length);
+    f.addrLink = new Int32Array(la.length);
+    f.addrSecondary = new Uint8Array(la.length);
+    la.forEach(({ a, link }, i) => {
+      f.addrAf[i] = a.addr.af;
+      for (let w = 0; w < 4; w++)
+        f.addrWords[i * 4 + w] = a.addr.af === 4 ? (w === 0 ? a.addr.w0 : 0) : a.addr.word(w);
+      f.addrPlen[i] = a.plen;
+      f.addrLink[i] = link;
+      f.addrSecondary[i] = a.secondary ? 1 : 0;
+    });
     const l6: number[] = [];
     for (const a of host.localAddresses()) {
       if (a.af === 4) f.local4.add(a.w0);
@@ -176,6 +207,7 @@ export class Fib {
       out.local = true;
       out.link = -1;
       out.mtu = 65536;
+      out.plen = af === 4 ? 32 : 128;
       for (let w = 0; w < 4; w++) {
         out.nextHop[w] = a[i + w];
         out.src[w] = a[i + w];
@@ -187,6 +219,7 @@ export class Fib {
       for (let r = 0; r < this.r4Count; r++) {
         if ((d & this.r4Mask[r]) >>> 0 === this.r4Prefix[r]) {
           out.route = r;
+          out.plen = Math.clz32(~this.r4Mask[r]);
           out.link = this.r4Link[r];
           out.mtu = this.linkMtu[out.link];
           out.nextHop[0] = this.r4Gw[r] !== 0 ? this.r4Gw[r] : d;
@@ -206,6 +239,11 @@ export class Fib {
           (a[i + 3] & this.r6Mask[o + 3]) >>> 0 === this.r6Prefix[o + 3]
         ) {
           out.route = r;
+          out.plen =
+            Math.clz32(~this.r6Mask[o]) +
+            Math.clz32(~this.r6Mask[o + 1]) +
+            Math.clz32(~this.r6Mask[o + 2]) +
+            Math.clz32(~this.r6Mask[o + 3]);
           out.link = this.r6Link[r];
           out.mtu = this.linkMtu[out.link];
           const gw = this.r6HasGw[r] === 1;
