@@ -98,6 +98,8 @@ export const LAB: NetSpec = {
   ],
   neigh: [
     { addr: '192.168.1.10', mac: '02:00:00:00:0c:01', dev: 'client' },
+    { addr: '192.168.1.11', mac: '02:00:00:00:0c:02', dev: 'client' },
+    { addr: '192.168.1.254', mac: '02:00:00:00:0e:01', dev: 'client' },
     { addr: '192.168.2.210', mac: '02:00:00:00:0d:10', dev: 'server' },
   ],
   routes: [{ prefix: '0.0.0.0/0', via: '192.168.1.254' }],
