@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Bench, LAB, LAB6, frame, ip4, ip6, udp } from './helpers.js';
+import { Bench, LAB, LAB6, frame, ip6, udp } from './helpers.js';
 import { Hook } from '../../../src/ipvs/hooks.js';
 import { IpProto } from '../../../src/wire/ip.js';
 import { buildPacket, Ipv4Repr, UdpRepr, type Ipv6Repr } from '../../../src/wire/repr.js';
