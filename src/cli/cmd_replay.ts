@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { Replay, type ReplayInputSpec, type ReplaySummary } from '../replay/engine.js';
 import { listConns } from '../replay/listing.js';
-import { runIpvsadmListing } from '../control/ipvsadm/list.js';
+import { runIpvsadmListing } from '../control/ipvsadm/index.js';
 import { splitWords } from '../control/shell.js';
 import { SetupError } from '../control/setup.js';
 import { CaptureFormatError, CaptureReadError, CaptureWriteError } from '../capture/errors.js';

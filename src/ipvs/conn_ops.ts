@@ -1,27 +1,18 @@
 /**
  * Connection-entry life cycle on top of ConnTable, as ip_vs_conn.c runs it:
  * creating an entry and binding it to its real server (ip_vs_conn_new +
- * ip_vs_bind_dest: counters, overload flag), restarting its timer after each
+ * ip_vs_bind_dest: counters, overload flag — the overload hysteresis of
+ * Debian's 6.1 kernel, which backports ip_vs_dest_update_overload(), see
+ * ctl.ts updateOverload and test/oracle/extra/sched-wlc-ties), restarting its timer after each
  * packet (ip_vs_conn_put), state changes that move it between ActiveConn and
  * InActConn, persistence templates and the entries they control, template
  * validation (ip_vs_check_template) and expiry (ip_vs_conn_expire).
  */
 import { Fwd, type Dest } from './service.js';
-import type { Ipvs } from './ctl.js';
-import type { ConnTable } from './conn.js';
+import { updateOverload, type Ipvs } from './ctl.js';
+import { ConnFlag, type ConnTable } from './conn.js';
 
-/** IP_VS_CONN_F_* flag bits kept in ConnTable.flags. */
-export const ConnFlag = {
-  FWD_MASK: 0x0007,
-  HASHED: 0x0040,
-  NOOUTPUT: 0x0080,
-  INACTIVE: 0x0100,
-  OUT_SEQ: 0x0200,
-  IN_SEQ: 0x0400,
-  NO_CPORT: 0x0800,
-  TEMPLATE: 0x1000,
-  ONE_PACKET: 0x2000,
-} as const;
+export { ConnFlag };
 
 /** Template state bit (IP_VS_CTPL_S_ASSURED): a connection it controls reached ESTABLISHED. */
 export const CTPL_ASSURED = 1;
@@ -97,13 +88,14 @@ export class ConnOps {
     conns.timeout[id] = NEW_CONN_TIMEOUT_MS;
     if (dest) {
       if (!(f & ConnFlag.TEMPLATE)) {
-        if (f & ConnFlag.INACTIVE) dest.inactConns++;
-        else dest.activeConns++;
+        // a new entry counts as inactive until a state change says otherwise
+        dest.totalConns++;
+        if (!(f & ConnFlag.INACTIVE)) dest.activeConns++;
+        // Debian 6.1's backported overload update: set when the total reaches -x
+        if (dest.totalConns === dest.uThreshold) updateOverload(dest, 1);
       } else {
         dest.persistConns++;
       }
-      if (dest.uThreshold !== 0 && dest.activeConns + dest.inactConns >= dest.uThreshold)
-        dest.overloaded = true;
       loadChanged(dest);
     }
     return id;
@@ -131,7 +123,7 @@ export class ConnOps {
   /** ip_vs_conn_expire_now: make the timer fire at the next tick if it is later. */
   expireNow(id: number): void {
     const { conns, nowMs } = this.env;
-    if (conns.expires[id] > nowMs) conns.arm(id, nowMs);
+    if (conns.isArmed(id) && conns.expires[id] > nowMs) conns.arm(id, nowMs);
   }
 
   /**
@@ -149,12 +141,10 @@ export class ConnOps {
         const f = conns.flags[id];
         if (!(f & ConnFlag.INACTIVE) && !active) {
           dest.activeConns--;
-          dest.inactConns++;
           conns.flags[id] = f | ConnFlag.INACTIVE;
           loadChanged(dest);
         } else if (f & ConnFlag.INACTIVE && active) {
           dest.activeConns++;
-          dest.inactConns--;
           conns.flags[id] = f & ~ConnFlag.INACTIVE;
           loadChanged(dest);
         }
@@ -237,18 +227,13 @@ export class ConnOps {
     if (dest) {
       const f = conns.flags[id];
       if (!(f & ConnFlag.TEMPLATE)) {
-        if (f & ConnFlag.INACTIVE) dest.inactConns--;
-        else dest.activeConns--;
+        if (!(f & ConnFlag.INACTIVE)) dest.activeConns--;
+        const before = dest.totalConns;
+        dest.totalConns--;
+        // Debian 6.1's backported overload update: cleared when the total falls below the lower mark
+        if (before === dest.lThresholdVal) updateOverload(dest, -1);
       } else {
         dest.persistConns--;
-      }
-      const total = dest.activeConns + dest.inactConns;
-      if (dest.lThreshold !== 0) {
-        if (total < dest.lThreshold) dest.overloaded = false;
-      } else if (dest.uThreshold !== 0) {
-        if (total * 4 < dest.uThreshold * 3) dest.overloaded = false;
-      } else {
-        dest.overloaded = false;
       }
       loadChanged(dest);
       ipvs.noteDestIdle(dest);
@@ -268,7 +253,7 @@ export class ConnOps {
     const dest = this.dest(ct);
     const quiescent = ipvs.sysctl.expireQuiescentTemplate !== 0 && dest !== null && dest.weight === 0;
     if (dest === null || !dest.available || quiescent || (cdest !== null && dest !== cdest)) {
-      if (conns.vport[ct] !== 0xffff) conns.rekey(ct, 0, 0xffff, 0xffff);
+      if (conns.vportOf(ct) !== 0xffff) conns.rekey(ct, 0, 0xffff, 0xffff);
       return false;
     }
     return true;

@@ -156,7 +156,7 @@ export class IpvsCore implements IpvsHooks {
    */
   private setState(cp: number, dir: number): void {
     const { conns } = this;
-    const proto = conns.proto[cp];
+    const proto = conns.protoOf(cp);
     const skb = this.env.skb;
     // like the kernel, the transport header is looked for right after the
     // fixed IPv6 header (extension headers are not skipped here)
@@ -338,13 +338,13 @@ export class IpvsCore implements IpvsHooks {
     const { conns } = this;
     if (conns.control[cp] >= 0) return false;
     const st = conns.state[cp];
-    if (conns.proto[cp] === Proto.TCP)
+    if (conns.protoOf(cp) === Proto.TCP)
       return (
         st === TcpState.TIME_WAIT ||
         st === TcpState.CLOSE ||
         ((mode & 2) !== 0 && st === TcpState.FIN_WAIT && (conns.flags[cp] & ConnFlag.NOOUTPUT) !== 0)
       );
-    if (conns.proto[cp] === Proto.SCTP) return st === SctpState.CLOSED;
+    if (conns.protoOf(cp) === Proto.SCTP) return st === SctpState.CLOSED;
     return false;
   }
 

@@ -102,7 +102,7 @@ export class Ipvs {
   constructor(schedulers: SchedulerRegistry, random32: () => number, sysctl = new Sysctls()) {
     this.schedulers = schedulers;
     this.sysctl = sysctl;
-    this.env = { random32, sysctl: (name) => sysctl.vs(name) };
+    this.env = { random32, sysctl: (name) => sysctl.vs(name), now: () => this.now * 1000 };
   }
 
   /** __ip_vs_service_find / __ip_vs_svc_fwm_find. */

@@ -20,8 +20,8 @@ import { DirectorEnv, type FrameSink, NullSink } from './env.js';
 import { Fib } from './fib.js';
 import { IpvsCore } from './core.js';
 import { Xmit } from './xmit.js';
-import { HostStack } from './stack/stack.js';
-import { Verdict, Hook } from './hooks.js';
+import { HostStack } from './stack_min.js';
+import { Verdict, Hook, type HostStackApi } from './hooks.js';
 import { Stats } from './service.js';
 import { Fate, Reason } from './verdict.js';
 import { createSchedulerRegistry } from './sched/index.js';
@@ -55,7 +55,7 @@ export class Director implements SetupTarget {
   readonly ops: ConnOps;
   readonly core: IpvsCore;
   readonly xmit: Xmit;
-  readonly stack: HostStack;
+  readonly stack: HostStackApi;
   /** ipvs->tot_stats. */
   readonly totStats = new Stats();
   private nextDefenseMs = 0;
@@ -63,7 +63,11 @@ export class Director implements SetupTarget {
   private ipv6On = false;
   /** nf_defrag_ipv6 is active once an IPv6 service exists. */
   private v6Defrag = false;
-  private readonly expireCb = (id: number): void => this.ops.expire(id);
+  /** Fires one due connection timer at its own expiry time (so re-arms are relative to it). */
+  private readonly onExpire = (id: number): void => {
+    this.env.nowMs = Math.max(this.env.nowMs, this.conns.expires[id]);
+    this.ops.expire(id);
+  };
 
   constructor(opts: DirectorOptions = {}) {
     const seed = opts.seed ?? 1;
@@ -127,10 +131,7 @@ export class Director implements SetupTarget {
   advance(nowMs: number): void {
     const env = this.env;
     if (nowMs < env.nowMs) nowMs = env.nowMs;
-    this.conns.expire(nowMs, (id) => {
-      env.nowMs = Math.max(env.nowMs, this.conns.expires[id]);
-      this.expireCb(id);
-    });
+    this.conns.expire(nowMs, this.onExpire);
     env.nowMs = nowMs;
     this.ipvs.now = nowMs / 1000;
     this.stack.tick(nowMs);
@@ -217,7 +218,15 @@ export class Director implements SetupTarget {
       }
     }
     // PREROUTING: mangle (firewall marks)
-    skb.mark = this.fwmarks.mark(af, info.proto, info.saddr, info.daddr, info.sport, info.dport, link);
+    skb.mark = this.fwmarks.mark(
+      af as 4 | 6,
+      info.proto,
+      info.saddr,
+      info.daddr,
+      info.sport,
+      info.dport,
+      link,
+    );
     if (af === 6 && this.v6Defrag && info.isFragment) {
       if (!this.stack.defrag6()) return;
     }
@@ -285,7 +294,7 @@ export class Director implements SetupTarget {
   private isGroupAddress(af: number, d: Uint32Array): boolean {
     if (af === 4) {
       const a = d[0] >>> 0;
-      return a === 0xffffffff || a >>> 28 === 14 || this.host.isSubnetBroadcast(a);
+      return a >>> 28 === 14 || this.env.fib.isBroadcast4(a);
     }
     return d[0] >>> 24 === 0xff;
   }

@@ -49,8 +49,11 @@ export class Fib {
   addrLink: Int32Array = new Int32Array(0);
   addrSecondary: Uint8Array = new Uint8Array(0);
 
-  // local addresses
+  // local addresses (and IPv4 prefixes made local by an address on lo)
   private local4 = new Set<number>();
+  private loNet4 = new Uint32Array(0);
+  private loMask4 = new Uint32Array(0);
+  private broadcast4 = new Set<number>();
   private local6: Uint32Array = new Uint32Array(0);
   private local6Count = 0;
 
@@ -111,6 +114,10 @@ export class Fib {
       else l6.push(a.w0, a.w1, a.w2, a.w3);
     }
     f.local6 = Uint32Array.from(l6);
+    const lo = host.loopbackAddrs.filter((a) => a.addr.af === 4 && a.plen < 32);
+    f.loMask4 = Uint32Array.from(lo.map((a) => (a.plen === 0 ? 0 : (~0 << (32 - a.plen)) >>> 0)));
+    f.loNet4 = Uint32Array.from(lo.map((a, i) => (a.addr.w0 & f.loMask4[i]) >>> 0));
+    f.broadcast4 = new Set([0xffffffff, ...host.subnetBroadcasts()]);
     f.local6Count = l6.length / 4;
 
     const routes = host.allRoutes().slice(0, MAX_ROUTES);
@@ -177,7 +184,16 @@ export class Fib {
 
   /** Is the IPv4 address (word) one of the director's own? */
   isLocal4(w: number): boolean {
-    return this.local4.has(w >>> 0);
+    const a = w >>> 0;
+    if (this.local4.has(a)) return true;
+    for (let i = 0; i < this.loNet4.length; i++)
+      if ((a & this.loMask4[i]) >>> 0 === this.loNet4[i]) return true;
+    return false;
+  }
+
+  /** Limited or subnet-directed IPv4 broadcast address of one of the links. */
+  isBroadcast4(w: number): boolean {
+    return this.broadcast4.has(w >>> 0);
   }
 
   /** Is the IPv6 address at a[i..i+3] one of the director's own? */
@@ -192,7 +208,7 @@ export class Fib {
   }
 
   isLocal(af: number, a: Uint32Array, i: number): boolean {
-    return af === 4 ? this.local4.has(a[i]) : this.isLocal6(a, i);
+    return af === 4 ? this.isLocal4(a[i]) : this.isLocal6(a, i);
   }
 
   /**

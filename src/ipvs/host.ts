@@ -229,6 +229,31 @@ export class Host {
     return false;
   }
 
+  /** Every local address: those of the links, then those on `lo`. */
+  localAddresses(): IpAddr[] {
+    const out: IpAddr[] = [];
+    for (const l of this.links) for (const a of l.addrs) out.push(a.addr);
+    for (const a of this.loopbackAddrs) out.push(a.addr);
+    return out;
+  }
+
+  /** Every neighbour entry (IPv4 then IPv6). */
+  neighbours(): Neighbour[] {
+    return [...this.neigh4.values(), ...this.neigh6.values()];
+  }
+
+  /** IPv4 broadcast addresses of the links' subnets (prefixes up to /30), for the compiled FIB. */
+  subnetBroadcasts(): number[] {
+    const out: number[] = [];
+    for (const l of this.links)
+      for (const a of l.addrs) {
+        if (a.addr.af !== 4 || a.plen > 30) continue;
+        const host = a.plen === 0 ? 0xffffffff : ~(~0 << (32 - a.plen)) >>> 0;
+        out.push((a.addr.w0 | host) >>> 0);
+      }
+    return out;
+  }
+
   /** Hot path: neighbour entry of an IPv4 next hop. */
   neighbourV4(w: number): Neighbour | undefined {
     return this.neigh4.get(w);

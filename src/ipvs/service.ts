@@ -124,8 +124,21 @@ export class Dest {
   }
 
   /**
-   * ip_vs_dest_conn_overhead(): activeconns * 256 + totalconns, the load the
-   * lc/wlc family compares (6.1 stable counts total, not inactive, connections).
+   * ip_vs_dest_conn_overhead(): activeconns * 256 + totalconns (active +
+   * inactive), the load lc, wlc, lblc, lblcr and twos compare.
+   *
+   * Evidence (settled for the sched branch): upstream sources of every version
+   * read (2.6 .. 6.x, include/net/ip_vs.h) say `(activeconns << 8) +
+   * inactconns`, but Debian's 6.1.192 kernel behaves as `+ totalconns`. The
+   * shared scenarios sched-lc, sched-wlc, sched-lblc, sched-lblcr, thresholds
+   * and quiesce-delete never reach a state where the two formulas pick
+   * differently, so test/ipvs/sched/scenarios/sched-wlc-overhead was made to
+   * decide it: weights 257 and 1, the weight-1 server (first in the list) with
+   * one inactive connection, the other with one active. With `+ inactconns`
+   * the next SYN goes to the weight-257 server (256/257 < 1/1); the real kernel
+   * sent it to the weight-1 server, the tie `257/257 = 1/1` that `+ totalconns`
+   * gives (ties keep the first). All 11 decisions of that scenario replay only
+   * with this formula (test/ipvs/sched/oracle.test.ts).
    */
   get overhead(): number {
     return this.activeConns * 256 + this.totalConns;

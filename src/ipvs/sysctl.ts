@@ -138,6 +138,11 @@ export class Sysctls {
   scheduleIcmp = 0;
   ignoreTunneled = 0;
   dropEntry = 0;
+  cacheBypass = 0;
+  /** net.ipv4.conf.all.route_localnet: 127/8 sources are not martians. */
+  routeLocalnet = 0;
+  /** net.ipv4.conf.all.accept_local: packets with one of our addresses as source are accepted. */
+  acceptLocal = 0;
 
   constructor() {
     for (const [k, v] of Object.entries(VS_DEFAULTS)) this.values.set(`net.ipv4.vs.${k}`, v);
@@ -225,6 +230,9 @@ export class Sysctls {
     this.scheduleIcmp = this.vs('schedule_icmp');
     this.ignoreTunneled = this.vs('ignore_tunneled');
     this.dropEntry = this.vs('drop_entry');
+    this.cacheBypass = this.vs('cache_bypass');
+    this.routeLocalnet = this.num('net.ipv4.conf.all.route_localnet');
+    this.acceptLocal = this.num('net.ipv4.conf.all.accept_local');
     this.ipForward = this.num('net.ipv4.ip_forward') || this.num('net.ipv4.conf.all.forwarding');
     this.ipv6Forward = this.num('net.ipv6.conf.all.forwarding');
   }

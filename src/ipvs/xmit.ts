@@ -212,7 +212,7 @@ export class Xmit {
     const skb = env.skb;
     conns.getDaddr(cp, this.daddr);
     const r = this.getOutRoute(
-      conns.daf(cp),
+      conns.dafOf(cp),
       this.destOf(cp),
       this.daddr,
       RT_LOCAL | RT_NON_LOCAL | RT_KNOWN_NH,
@@ -233,7 +233,7 @@ export class Xmit {
     const skb = env.skb;
     const info = env.info;
     if (conns.flags[cp] & ConnFlag.NO_CPORT && !(info.isFragment && info.fragOff > 0) && info.l4Cap >= 2)
-      conns.rekey(cp, info.sport, conns.vport[cp], conns.dport[cp]);
+      conns.fillCport(cp, info.sport);
     conns.getDaddr(cp, this.daddr);
     const r = this.getOutRoute(
       skb.af,
@@ -296,7 +296,7 @@ export class Xmit {
     const { conns } = this;
     conns.getVaddr(cp, this.vaddr);
     conns.getDaddr(cp, this.daddr);
-    return this.rewriteL4(cp, false, this.vaddr, this.daddr, conns.vport[cp], conns.dport[cp]);
+    return this.rewriteL4(cp, false, this.vaddr, this.daddr, conns.vportOf(cp), conns.dportOf(cp));
   }
 
   /**
@@ -307,7 +307,7 @@ export class Xmit {
     const { conns, env } = this;
     conns.getDaddr(cp, this.daddr);
     conns.getVaddr(cp, this.vaddr);
-    if (!this.rewriteL4(cp, true, this.daddr, this.vaddr, conns.dport[cp], conns.vport[cp])) return false;
+    if (!this.rewriteL4(cp, true, this.daddr, this.vaddr, conns.dportOf(cp), conns.vportOf(cp))) return false;
     this.writeSaddr(env.skb.af, this.vaddr);
     return true;
   }
@@ -330,7 +330,7 @@ export class Xmit {
     const l4 = info.l4Off;
     const end = skb.l3 + skb.cap;
     const portOff = l4 + (src ? 0 : 2);
-    const proto = conns.proto[cp];
+    const proto = conns.protoOf(cp);
     if (proto === Proto.TCP) {
       if (info.l4Len < 20 || l4 + 18 > end) return false;
       wr16(b, portOff, newPort);
@@ -392,7 +392,7 @@ export class Xmit {
     const { env, conns } = this;
     const skb = env.skb;
     const dest = this.destOf(cp);
-    const daf = conns.daf(cp);
+    const daf = conns.dafOf(cp);
     conns.getDaddr(cp, this.daddr);
     const mode = RT_LOCAL | RT_NON_LOCAL | RT_TUNNEL | (daf === 4 ? RT_CONNECT : 0);
     const r = this.getOutRoute(daf, dest, this.daddr, mode, icmp, true);
@@ -427,7 +427,7 @@ export class Xmit {
     const h = env.hdr;
     const outer = 14; // Ethernet header goes in h[0..14)
     const ohl = daf === 4 ? 20 : 40;
-    let o = outer + ohl;
+    const o = outer + ohl;
     let encap = 0;
     if (dest.tunType === TunType.GUE) {
       const gueProto = nextProto;
@@ -603,8 +603,8 @@ export class Xmit {
       const cproto = b[q + 9];
       const ports = q + (b[q] & 15) * 4;
       if ((cproto === Proto.TCP || cproto === Proto.UDP || cproto === Proto.SCTP) && ports + 4 <= end) {
-        if (inout) acc = this.replace16(b, ports + 2, conns.vport[cp], acc);
-        else acc = this.replace16(b, ports, conns.dport[cp], acc);
+        if (inout) acc = this.replace16(b, ports + 2, conns.vportOf(cp), acc);
+        else acc = this.replace16(b, ports, conns.dportOf(cp), acc);
       }
       if (truncated) {
         wr16(b, icmpOff + 2, finish(acc + (~oldCsum & 0xffff)));
@@ -630,8 +630,8 @@ export class Xmit {
     ) {
       const ports = cinfo.l4Off;
       if (ports + 4 <= end) {
-        if (inout) wr16(b, ports + 2, conns.vport[cp]);
-        else wr16(b, ports, conns.dport[cp]);
+        if (inout) wr16(b, ports + 2, conns.vportOf(cp));
+        else wr16(b, ports, conns.dportOf(cp));
       }
     }
     // ICMPv6 checksum over the message with the pseudo-header (what the capture holds)

@@ -187,7 +187,7 @@ export class Replay {
         fixed = l.index;
       }
       const reader = openCapture(spec.path);
-      let size = 0;
+      let size: number;
       try {
         size = statSync(spec.path).size;
       } catch {

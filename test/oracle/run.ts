@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Replay } from '../../src/replay/engine.js';
 import { listConns } from '../../src/replay/listing.js';
-import { runIpvsadmListing } from '../../src/control/ipvsadm/list.js';
+import { runIpvsadmListing } from '../../src/control/ipvsadm/index.js';
 import { compareFrames, connsLines, readPcap } from './compare.js';
 
 export interface ScenarioResult {

@@ -23,6 +23,13 @@ export class SchedFlow {
   readonly daddr = new Uint32Array(4);
   sport = 0;
   dport = 0;
+  /**
+   * The kernel's ip_vs_iph_inverse(): the packet being scheduled travels from
+   * the real-server side (an ICMP error quoting a client-bound packet, with
+   * `schedule_icmp`), so the client is its destination. sh and mh then hash
+   * `daddr`/`dport` instead of `saddr`/`sport`.
+   */
+  inverse = false;
   /** Simulated time in milliseconds since the start of the replay. */
   now = 0;
 }
@@ -45,6 +52,12 @@ export interface SchedEnv {
   random32(): number;
   /** Current value of a `net.ipv4.vs.*` sysctl by its short name (e.g. `lblc_expiration`, seconds). */
   sysctl(name: string): number;
+  /**
+   * Current simulated time in milliseconds (the clock of `SchedFlow.now`).
+   * lblc/lblcr start their garbage-collection timer when the service is
+   * created, which happens outside any packet.
+   */
+  now(): number;
 }
 
 export interface Scheduler {
