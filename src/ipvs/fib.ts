@@ -9,6 +9,7 @@
  * answer by writing into the reused `FibResult`.
  */
 import type { Host } from './host.js';
+import { KeyIndex } from './stack/keyindex.js';
 
 /** Result of a route lookup (one instance per caller, reused). */
 export class FibResult {
@@ -75,6 +76,9 @@ export class Fib {
   // neighbours
   private neigh4 = new Map<number, number>(); // ip word -> index
   private n4Mac = new Float64Array(0);
+  /** (address, link) -> entry, without boxing: Map keys above 2^30 are heap numbers in V8. */
+  private n4Index = new KeyIndex(2, 4);
+  private readonly n4Key = new Uint32Array(2);
   private n4Link = new Int32Array(0);
   private n6Addr = new Uint32Array(0);
   private n6Mac = new Float64Array(0);
@@ -165,8 +169,12 @@ export class Fib {
     }
     f.n4Mac = new Float64Array(n4.length);
     f.n4Link = new Int32Array(n4.length);
+    f.n4Index = new KeyIndex(2, Math.max(4, n4.length));
     n4.forEach((n, i) => {
       f.neigh4.set(n.w, i);
+      f.n4Key[0] = n.w;
+      f.n4Key[1] = n.link;
+      if (f.n4Index.find(f.n4Key, 0) < 0) f.n4Index.insert(f.n4Key, 0, i);
       f.n4Mac[i] = n.mac;
       f.n4Link[i] = n.link;
     });
@@ -273,6 +281,54 @@ export class Fib {
     }
     out.link = -1;
     return false;
+  }
+
+  /**
+   * Writes the 6-byte MAC of a neighbour on `link` at buf[off..] and answers
+   * true, or false when there is no entry. Unlike neighbour(), no 48-bit
+   * number crosses a call (V8 would box it): the per-packet output path uses this.
+   */
+  writeNeighbourMac(
+    af: number,
+    a: Uint32Array,
+    i: number,
+    link: number,
+    buf: Uint8Array,
+    off: number,
+  ): boolean {
+    let mac: number;
+    if (af === 4) {
+      this.n4Key[0] = a[i];
+      this.n4Key[1] = link;
+      const k = this.n4Index.find(this.n4Key, 0);
+      if (k < 0) return false;
+      mac = this.n4Mac[k];
+    } else {
+      const n = this.n6Addr;
+      let k = 0;
+      for (; k < this.n6Count; k++) {
+        const o = k * 4;
+        if (
+          n[o] === a[i] &&
+          n[o + 1] === a[i + 1] &&
+          n[o + 2] === a[i + 2] &&
+          n[o + 3] === a[i + 3] &&
+          this.n6Link[k] === link
+        )
+          break;
+      }
+      if (k === this.n6Count) return false;
+      mac = this.n6Mac[k];
+    }
+    const hi = Math.floor(mac / 0x100000000);
+    const lo = mac - hi * 0x100000000;
+    buf[off] = hi >>> 8;
+    buf[off + 1] = hi & 255;
+    buf[off + 2] = lo >>> 24;
+    buf[off + 3] = (lo >>> 16) & 255;
+    buf[off + 4] = (lo >>> 8) & 255;
+    buf[off + 5] = lo & 255;
+    return true;
   }
 
   /**

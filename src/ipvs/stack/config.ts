@@ -11,6 +11,7 @@
  */
 import type { Fib } from '../fib.js';
 import type { Sysctls } from '../sysctl.js';
+import { writeMac } from '../../wire/addr.js';
 
 /** Kernel tick rate of the oracle's kernel (CONFIG_HZ_250). */
 export const HZ = 250;
@@ -77,6 +78,8 @@ export class StackConfig {
   neigh6: NeighParms[] = [];
   /** fe80::/64 EUI-64 link-local address of each link (4 words per link), valid when ipv6On. */
   linkLocal = new Uint32Array(0);
+  /** Each link's MAC as 6 bytes (link * 6). */
+  linkMacBytes = new Uint8Array(0);
   /** Broadcast addresses of the director's IPv4 subnets (prefixes up to /30). */
   bcast4 = new Uint32Array(0);
 
@@ -120,6 +123,7 @@ export class StackConfig {
     this.neigh4 = [];
     this.neigh6 = [];
     this.linkLocal = new Uint32Array(n * 4);
+    this.linkMacBytes = new Uint8Array(n * 6);
     const conf = (name: string, key: string, dflt: number): [number, number] => [
       num(`net.ipv4.conf.all.${key}`, dflt),
       num(`net.ipv4.conf.${name}.${key}`, dflt),
@@ -143,6 +147,7 @@ export class StackConfig {
       this.neigh6.push(neighParms(num, `net.ipv6.neigh.${name}.`));
       // EUI-64 link-local address from the MAC (addr_gen_mode 0)
       const mac = fib.linkMac[l];
+      writeMac(this.linkMacBytes, l * 6, mac);
       const hi = Math.floor(mac / 0x1000000); // first three bytes
       const lo = mac % 0x1000000; // last three bytes
       const b0 = ((hi >>> 16) & 0xff) ^ 2;

@@ -99,6 +99,8 @@ export function truesizeOf(frameLen: number): number {
 const Q_HELD = 0;
 const Q_DONE = 1;
 const Q_DROP = 2;
+/** nf_ct_frag6_gather returned 0 without reassembling: the fragment goes on as it is. */
+const Q_PASS = 3;
 
 export class Reassembly {
   private readonly env: DirectorEnv;
@@ -279,7 +281,33 @@ export class Reassembly {
 
   /** nf_ct_frag6_gather (`local` false) or ipv6_frag_rcv (`local` true) for the IPv6 fragment in flight. */
   gather6(local: boolean): boolean {
-    return this.queue(6, local ? FragUser.LOCAL6 : FragUser.NF6) === Q_DONE;
+    const r = this.queue(6, local ? FragUser.LOCAL6 : FragUser.NF6);
+    return r === Q_DONE || r === Q_PASS;
+  }
+
+  /**
+   * ipv6frag_thdr_truncated: a first fragment that does not hold the whole
+   * upper-layer header (TCP 20, UDP 8, ICMPv6 8 bytes, else 1) — RFC 8200 4.5.
+   */
+  private thdrTruncated(b: Uint8Array, l3: number, len: number, fh: number): boolean {
+    if (rd16(b, fh + 2) & 0xfff8) return false;
+    let nh = b[fh];
+    let p = fh + 8;
+    const end = l3 + len;
+    while (nh === 0 || nh === 43 || nh === 60 || nh === 51 || nh === 44) {
+      if (p + 2 > end) return true;
+      if (nh === 44) {
+        if (rd16(b, p + 2) & 0xfff8) return false;
+        nh = b[p];
+        p += 8;
+        continue;
+      }
+      const hl = nh === 51 ? (b[p + 1] + 2) * 4 : (b[p + 1] + 1) * 8;
+      nh = b[p];
+      p += hl;
+    }
+    p += nh === 6 ? 20 : nh === 17 || nh === 58 ? 8 : 1;
+    return p > end;
   }
 
   // ------------------------------------------------------------------ queueing
@@ -318,6 +346,12 @@ export class Reassembly {
       id = rd16(b, l3 + 4);
     } else {
       if (info.fragHdrOff < 0) return this.fail(Reason.FRAG_BAD);
+      if (this.thdrTruncated(b, l3, skb.len, info.fragHdrOff)) {
+        // the conntrack defrag lets it through untouched; local reassembly refuses it
+        if (user === FragUser.NF6) return Q_PASS;
+        this.stack.icmp.sendError(4, 3, 0);
+        return this.fail(Reason.FRAG_BAD);
+      }
       hlen = info.fragHdrOff + 8 - l3;
       offset = info.fragOff;
       mf = info.mf === 1;
@@ -373,7 +407,9 @@ export class Reassembly {
             this.stack.icmp.sendError(4, 0, 4);
             return this.fail(Reason.FRAG_BAD);
           }
-          return this.kill(q, Reason.FRAG_BAD);
+          // nf_ct_frag6_queue: the queue dies (-EPROTO) and the fragment goes on unreassembled
+          this.free(q, Reason.FRAG_BAD);
+          return Q_PASS;
         }
         end &= ~7;
       }

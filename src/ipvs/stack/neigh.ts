@@ -198,44 +198,58 @@ export class NeighTable {
   /**
    * neigh_resolve_output / __neigh_event_send for a packet to next hop
    * a[i..] on `link` whose source address is src[si..] (null for none): the
-   * MAC to send to, or -1 when the next hop is not resolved (probing starts;
-   * the caller drops the packet).
+   * MAC to send to, written to out[0..6) (true), or false when the next hop
+   * is not resolved (probing starts; the caller drops the packet).
    */
-  resolve(af: number, a: Uint32Array, i: number, link: number, src: Uint32Array | null, si: number): number {
+  resolve(
+    af: number,
+    a: Uint32Array,
+    i: number,
+    link: number,
+    src: Uint32Array | null,
+    si: number,
+    out: Uint8Array,
+  ): boolean {
     let e = this.lookup(af, a, i, link);
     if (e < 0) {
       e = this.create(af, a, i, link);
-      if (e < 0) return -1;
+      if (e < 0) return false;
     }
     const now = this.env.nowMs;
     this.used[e] = now;
     const s = this.state[e];
-    if (s === Nud.REACHABLE || s === Nud.DELAY || s === Nud.PROBE) return this.mac[e];
+    if (s === Nud.REACHABLE || s === Nud.DELAY || s === Nud.PROBE) return this.macBytes(e, out);
     if (s === Nud.STALE) {
       this.state[e] = Nud.DELAY;
       this.updated[e] = now;
       this.setTimer(e, now + this.parms(e).delayProbeMs);
-      return this.mac[e];
+      return this.macBytes(e, out);
     }
     // remember the queued packet's source (the probe's source address comes from it)
     if (src) {
       for (let w = 0; w < 4; w++) this.qSaddr[e * 4 + w] = af === 4 && w > 0 ? 0 : src[si + w];
       this.qSaddrSet[e] = 1;
     }
-    if (s === Nud.INCOMPLETE) return -1;
+    if (s === Nud.INCOMPLETE) return false;
     // NONE or FAILED: start resolving, probe at once
     const p = this.parms(e);
     if (p.mcastProbes + p.appProbes === 0) {
       this.state[e] = Nud.FAILED;
       this.updated[e] = now;
-      return -1;
+      return false;
     }
     this.probes[e] = p.ucastProbes;
     this.state[e] = Nud.INCOMPLETE;
     this.updated[e] = now;
     this.setTimer(e, now + Math.max(p.retransMs, 10));
     this.probe(e);
-    return -1;
+    return false;
+  }
+
+  /** Writes entry e's MAC as 6 bytes at out[0..6). */
+  private macBytes(e: number, out: Uint8Array): boolean {
+    writeMac(out, 0, this.mac[e]);
+    return true;
   }
 
   /**

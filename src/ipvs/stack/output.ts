@@ -25,11 +25,9 @@
 import type { DirectorEnv } from '../env.js';
 import type { FibResult } from '../fib.js';
 import type { HostStack } from './stack.js';
-import { writeMac } from '../../wire/addr.js';
 import { rd16, rd32, wr16, wr32 } from '../../wire/bytes.js';
 import { ipv4HeaderChecksum } from '../../wire/checksum.js';
 import { fragmentOptions } from './options.js';
-import { multicastMac6 } from './neigh.js';
 
 /** What became of a packet handed to the output path. */
 export const Out = {
@@ -52,6 +50,8 @@ export class Output {
   /** A tunnelled packet that must be fragmented is first copied here (headers + packet). */
   private readonly flat = new Uint8Array(65536 + 512);
   private readonly src = new Uint32Array(4);
+  /** The next hop's MAC, as bytes (a 48-bit number returned from a call would be boxed by V8). */
+  private readonly dmac = new Uint8Array(6);
   private readonly dst = new Uint32Array(4);
   /** Set by forward(): the packet is being forwarded (MTU = the device's, no PMTU exceptions). */
   forwarding = false;
@@ -89,8 +89,7 @@ export class Output {
         dst[w] = rd32(ipBuf, ipOff + 24 + 4 * w);
       }
     }
-    const mac = this.nextHopMac(af, route, link);
-    if (mac < 0) return Out.UNRESOLVED;
+    if (!this.nextHopMac(af, route, link)) return Out.UNRESOLVED;
 
     let mtu = route.mtu;
     if (!this.forwarding) mtu = this.stack.pmtu.mtu(af, dst, 0, mtu);
@@ -102,7 +101,7 @@ export class Output {
           if (hdrLen === 0) this.stack.icmp.sendError(3, 4, mtu);
           return Out.TOO_BIG;
         }
-        return this.fragment4(mac, link, hdr, hdrOff, hdrLen, mtu);
+        return this.fragment4(link, hdr, hdrOff, hdrLen, mtu);
       }
     } else if (total > mtu || (fms > 0 && hdrLen === 0 && total > fms)) {
       const ignoreDf = skb.ipvsProperty || skb.inLink < 0 || fms > 0;
@@ -112,56 +111,73 @@ export class Output {
       }
       let m = mtu;
       if (fms > 0) m = Math.max(fms, IPV6_MIN_MTU);
-      return this.fragment6(mac, link, hdr, hdrOff, hdrLen, m);
+      return this.fragment6(link, hdr, hdrOff, hdrLen, m);
     }
     // the common case: Ethernet header in front, the packet as it lies
     const et = af === 4 ? 0x0800 : 0x86dd;
     if (hdrLen > 0) {
       const e = hdrOff - 14;
-      this.ethernet(hdr, e, mac, link, et);
+      this.ethernet(hdr, e, link, et);
       env.emit(link, hdr, e, 14 + hdrLen, skb.buf, skb.l3, skb.cap, 14 + total);
     } else {
       const h = env.hdr;
-      this.ethernet(h, 0, mac, link, et);
+      this.ethernet(h, 0, link, et);
       env.emit(link, h, 0, 14, skb.buf, skb.l3, skb.cap, 14 + skb.len);
     }
     return Out.SENT;
   }
 
-  private ethernet(b: Uint8Array, o: number, dmac: number, link: number, type: number): void {
-    writeMac(b, o, dmac);
-    writeMac(b, o + 6, this.env.fib.linkMac[link]);
+  /** Writes the Ethernet header: this.dmac, the link's MAC, the EtherType. */
+  private ethernet(b: Uint8Array, o: number, link: number, type: number): void {
+    const d = this.dmac;
+    const m = this.stack.cfg.linkMacBytes;
+    const l = link * 6;
+    for (let i = 0; i < 6; i++) {
+      b[o + i] = d[i];
+      b[o + 6 + i] = m[l + i];
+    }
     b[o + 12] = type >>> 8;
     b[o + 13] = type & 0xff;
   }
 
-  /** The destination MAC: a group address's mapping, a static neighbour, or a learned / resolved one. */
-  private nextHopMac(af: number, route: FibResult, link: number): number {
+  /**
+   * The destination MAC into this.dmac: a group address's mapping, a static
+   * neighbour, or a learned / resolved one. False when unresolved.
+   */
+  private nextHopMac(af: number, route: FibResult, link: number): boolean {
     const env = this.env;
     const hop = route.nextHop;
+    const d = this.dmac;
     if (af === 6) {
-      if (hop[0] >>> 24 === 0xff) return multicastMac6(hop);
+      if (hop[0] >>> 24 === 0xff) {
+        d[0] = d[1] = 0x33;
+        for (let i = 0; i < 4; i++) d[2 + i] = (hop[3] >>> (24 - 8 * i)) & 255;
+        return true;
+      }
     } else {
       const a = hop[0] >>> 0;
-      if (a === 0xffffffff || this.stack.cfg.isBroadcast4(a)) return 0xffffffffffff;
-      if (a >>> 28 === 14) return 0x01005e000000 + (a & 0x7fffff);
+      if (a === 0xffffffff || this.stack.cfg.isBroadcast4(a)) {
+        d.fill(0xff);
+        return true;
+      }
+      if (a >>> 28 === 14) {
+        d[0] = 1;
+        d[1] = 0;
+        d[2] = 0x5e;
+        d[3] = (a >>> 16) & 0x7f;
+        d[4] = (a >>> 8) & 255;
+        d[5] = a & 255;
+        return true;
+      }
     }
-    const m = env.fib.neighbour(af, hop, 0, link);
-    if (m >= 0) return m;
-    return this.stack.neigh.resolve(af, hop, 0, link, this.src, 0);
+    if (env.fib.writeNeighbourMac(af, hop, 0, link, d, 0)) return true;
+    return this.stack.neigh.resolve(af, hop, 0, link, this.src, 0, d);
   }
 
   // ------------------------------------------------------------------ IPv4
 
   /** ip_do_fragment. */
-  private fragment4(
-    mac: number,
-    link: number,
-    hdr: Uint8Array,
-    hdrOff: number,
-    hdrLen: number,
-    routeMtu: number,
-  ): number {
+  private fragment4(link: number, hdr: Uint8Array, hdrOff: number, hdrLen: number, routeMtu: number): number {
     const env = this.env;
     const skb = env.skb;
     // one contiguous source: the packet itself, or headers + packet copied
@@ -202,7 +218,7 @@ export class Output {
           wr16(f, h + 6, (off >>> 3) | (k < n - 1 ? 0x2000 : 0));
           wr16(f, h + 10, 0);
           wr16(f, h + 10, ipv4HeaderChecksum(f, h));
-          this.emitFragment(link, mac, 0x0800, hlen, buf, l3 + hlen + off, g[k], l3 + cap);
+          this.emitFragment(link, 0x0800, hlen, buf, l3 + hlen + off, g[k], l3 + cap);
           off += g[k];
         }
         return Out.SENT;
@@ -228,7 +244,7 @@ export class Output {
       wr16(f, h + 6, (offset >>> 3) | (df ? 0x4000 : 0) | (left > 0 || notLast ? 0x2000 : 0));
       wr16(f, h + 10, 0);
       wr16(f, h + 10, ipv4HeaderChecksum(f, h));
-      this.emitFragment(link, mac, 0x0800, hlen, buf, l3 + ptr, n, l3 + cap);
+      this.emitFragment(link, 0x0800, hlen, buf, l3 + ptr, n, l3 + cap);
       if (first) {
         fragmentOptions(f, h, hlen);
         first = false;
@@ -242,7 +258,6 @@ export class Output {
   /** Emits fh[0, 14+hlen) (Ethernet + IP header written here) + buf[from, from+n) (clipped to `capEnd`). */
   private emitFragment(
     link: number,
-    mac: number,
     type: number,
     hlen: number,
     buf: Uint8Array,
@@ -250,7 +265,7 @@ export class Output {
     n: number,
     capEnd: number,
   ): void {
-    this.ethernet(this.fh, 0, mac, link, type);
+    this.ethernet(this.fh, 0, link, type);
     const have = Math.max(0, Math.min(n, capEnd - from));
     this.fragmentsOut++;
     this.env.emit(link, this.fh, 0, 14 + hlen, buf, from, have, 14 + hlen + n);
@@ -284,14 +299,7 @@ export class Output {
   private prevHdr = 6;
 
   /** ip6_fragment (MTU already chosen). */
-  private fragment6(
-    mac: number,
-    link: number,
-    hdr: Uint8Array,
-    hdrOff: number,
-    hdrLen: number,
-    mtuIn: number,
-  ): number {
+  private fragment6(link: number, hdr: Uint8Array, hdrOff: number, hdrLen: number, mtuIn: number): number {
     const env = this.env;
     const skb = env.skb;
     let buf = skb.buf;
@@ -330,7 +338,7 @@ export class Output {
         for (let k = 0; k < n; k++) {
           wr16(f, h + 4, hlen + 8 + g[k] - 40);
           wr16(f, h + hlen + 2, off | (k < n - 1 ? 1 : 0));
-          this.emitFragment(link, mac, 0x86dd, hlen + 8, buf, l3 + hlen + off, g[k], l3 + cap);
+          this.emitFragment(link, 0x86dd, hlen + 8, buf, l3 + hlen + off, g[k], l3 + cap);
           off += g[k];
         }
         return Out.SENT;
@@ -347,7 +355,7 @@ export class Output {
       left -= n;
       wr16(f, h + 4, hlen + 8 + n - 40);
       wr16(f, h + hlen + 2, offset | (left > 0 ? 1 : 0));
-      this.emitFragment(link, mac, 0x86dd, hlen + 8, buf, l3 + ptr, n, l3 + cap);
+      this.emitFragment(link, 0x86dd, hlen + 8, buf, l3 + ptr, n, l3 + cap);
       ptr += n;
       offset += n;
     }

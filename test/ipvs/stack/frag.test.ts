@@ -255,16 +255,32 @@ describe('stack/frag: IPv6 (nf_defrag_ipv6 and local reassembly)', () => {
     expect(b.env.info.dport).to.equal(9);
   });
 
-  it('a non-last fragment not a multiple of 8: kills the conntrack queue; local reassembly answers parameter problem', () => {
+  it('a non-last fragment not a multiple of 8: kills the conntrack queue and passes unreassembled; local reassembly answers parameter problem', () => {
     const b = new Bench(LAB6);
     const f = fragments6(2000, [1230]);
     b.rx(f[0]);
-    expect(b.stack.defrag6()).to.equal(false);
-    expect(b.done()).to.deep.equal({ fate: 'dropped', reason: 'fragment-bad' });
+    expect(b.stack.defrag6()).to.equal(true);
+    expect(b.env.info.isFragment).to.equal(1);
+    expect(b.stack.frag.queues).to.equal(0);
     expect(b.deliver(f[0]).reason).to.equal('fragment-bad');
     expect(b.sink.frames).to.have.length(1);
     const m = b.sink.frames[0].bytes;
     expect([m[54], m[55], rd32(m, 58)]).to.deep.equal([4, 0, 4]);
+  });
+
+  it('a first fragment without the whole TCP header: conntrack lets it through, local reassembly answers parameter problem code 3', () => {
+    const b = new Bench(LAB6);
+    const base = ip6('2001:db8:39::10', '2001:db8:40::100', {
+      nextHeader: IpProto.TCP,
+      extHeaders: [{ type: IpProto.FRAGMENT, fragOffset: 0, mf: true, ident: 5 }],
+    }) as Ipv6Repr;
+    const f = frame([base], new Uint8Array(16));
+    b.rx(f);
+    expect(b.stack.defrag6()).to.equal(true);
+    expect(b.stack.frag.queues).to.equal(0);
+    expect(b.deliver(f)).to.deep.equal({ fate: 'dropped', reason: 'fragment-bad' });
+    const m = b.sink.frames[0].bytes;
+    expect([m[54], m[55], rd32(m, 58)]).to.deep.equal([4, 3, 0]);
   });
 
   it('local delivery reassembles, then answers the datagram (port unreachable)', () => {

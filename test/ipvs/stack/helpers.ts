@@ -122,23 +122,9 @@ export const CLIENT_MAC = 0x02000000_0c01;
 export const DIR_MAC = 0x02000000_0101;
 export const SERVER_DIR_MAC = 0x02000000_0201;
 
-/** Compiles a Host into a Fib (with the queries Fib.build needs, whatever Host offers). */
+/** Compiles a Host into a Fib (Director.configChanged does the same). */
 function compile(host: Host): Fib {
-  const h = host as unknown as Record<string, unknown>;
-  const neigh: { addr: IpAddr; mac: number; link: { index: number } }[] = [];
-  for (const m of [h.neigh4, h.neigh6] as Map<
-    unknown,
-    { addr: IpAddr; mac: number; link: { index: number } }
-  >[])
-    if (m) for (const n of m.values()) neigh.push(n);
-  const view = {
-    links: host.links,
-    localAddresses: (): IpAddr[] => host.links.flatMap((l) => l.addrs.map((a) => a.addr)),
-    allRoutes: () => host.allRoutes(),
-    sourceFor: (d: IpAddr, r: Parameters<Host['sourceFor']>[1]) => host.sourceFor(d, r),
-    neighbours: () => neigh,
-  };
-  return Fib.build(view as unknown as Host);
+  return Fib.build(host);
 }
 
 export class Bench {
