@@ -200,6 +200,8 @@ export class Icmp {
     );
     if (optlen < 0) return Gen.REFUSED;
     const fdst = this.ropt.srr ? this.ropt.faddr : saddr;
+    // to 0.0.0.0 or 127/8 the output route is the loopback; to a group, nobody
+    if (fdst === 0 || fdst >>> 24 === 127 || fdst >>> 28 >= 14 || cfg.isBroadcast4(fdst)) return Gen.REFUSED;
     const r = this.route;
     this.w[0] = fdst;
     this.w[1] = this.w[2] = this.w[3] = 0;

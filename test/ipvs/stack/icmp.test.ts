@@ -74,6 +74,10 @@ describe('stack/icmp: __icmp_send rules', () => {
       syn('192.168.1.10', '255.255.255.255'),
       syn('192.168.1.10', '224.0.0.5'),
       frame([ip4('192.168.1.10', '192.168.1.100'), tcp(1, 2, 2)], undefined, undefined, 0xffffffffffff),
+      // no error goes to a zero, loopback or group source (the way back is not a wire)
+      syn('0.0.0.0', '192.168.1.100'),
+      syn('127.0.0.1', '192.168.1.100'),
+      syn('224.1.1.1', '192.168.1.100'),
     ];
     for (const c of cases) {
       b.rx(c);
