@@ -270,6 +270,7 @@ export class Reassembly {
 
   /** ip_defrag / ip_vs_gather_frags for the IPv4 fragment in flight. */
   gather4(hook: number): boolean {
+    if (!this.env.info.isFragment) return true;
     const user =
       hook === Hook.LOCAL_IN
         ? FragUser.LOCAL_DELIVER
@@ -281,6 +282,7 @@ export class Reassembly {
 
   /** nf_ct_frag6_gather (`local` false) or ipv6_frag_rcv (`local` true) for the IPv6 fragment in flight. */
   gather6(local: boolean): boolean {
+    if (!this.env.info.isFragment) return true;
     const r = this.queue(6, local ? FragUser.LOCAL6 : FragUser.NF6);
     return r === Q_DONE || r === Q_PASS;
   }

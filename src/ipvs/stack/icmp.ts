@@ -94,7 +94,9 @@ export class Icmp {
   sendError(type: number, code: number, info: number, quoteLen = -1): number {
     const skb = this.env.skb;
     const q = quoteLen < 0 ? skb.len : Math.min(quoteLen, skb.len);
-    if (skb.af === 6 || (skb.cap > 0 && skb.buf[skb.l3] >>> 4 === 6)) return this.send6(type, code, info, q);
+    // the version in the header decides (a tunnel's inner packet may be pointed at)
+    const v6 = skb.cap > 0 ? skb.buf[skb.l3] >>> 4 === 6 : skb.af === 6;
+    if (v6) return this.send6(type, code, info, q);
     return this.send4(type, code, info, q);
   }
 
