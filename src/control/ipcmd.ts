@@ -33,6 +33,8 @@ export type IpAction =
       via: IpAddr | null;
       metric: number;
       src: IpAddr | null;
+      /** `mtu N` (a locked or plain route MTU), 0 when absent: the link MTU applies. */
+      mtu: number;
       col: number;
     };
 
@@ -250,6 +252,7 @@ function parseRouteCmd(c: Cursor, obj: Word, family: Af | 0): IpAction {
   let via: Word | null = null;
   let dev: Word | null = null;
   let metric = 0;
+  let mtu = 0;
   let src: IpAddr | null = null;
   while (!c.done) {
     const w = c.next();
@@ -262,12 +265,18 @@ function parseRouteCmd(c: Cursor, obj: Word, family: Af | 0): IpAction {
       const a = c.arg(w);
       if (!/^\d+$/.test(a.text)) throw new LineError(a.col, `invalid metric '${a.text}'`);
       metric = Number(a.text);
+    } else if (t === 'mtu') {
+      let a = c.arg(w);
+      if (a.text === 'lock') a = c.arg(a);
+      if (!/^\d+$/.test(a.text) || Number(a.text) < 68 || Number(a.text) > 65535)
+        throw new LineError(a.col, `invalid route MTU '${a.text}' (68..65535)`);
+      mtu = Number(a.text);
     } else if (t === 'src') src = parseAddr(c.arg(w), family, 'source address');
     else if (t === 'proto' || t === 'scope') c.arg(w);
     else if (t === 'onlink') continue;
     else if (t === 'to') dst = c.arg(w);
     else if (t === 'unicast' && !dst) continue;
-    else if (['table', 'mtu', 'advmss', 'realm', 'nexthop', 'encap', 'type', 'tos', 'dsfield'].includes(t))
+    else if (['table', 'advmss', 'realm', 'nexthop', 'encap', 'type', 'tos', 'dsfield'].includes(t))
       unsupported(w, `route option '${t}'`);
     else if (
       ['local', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat', 'broadcast', 'multicast'].includes(
@@ -298,6 +307,7 @@ function parseRouteCmd(c: Cursor, obj: Word, family: Af | 0): IpAction {
     via: viaAddr,
     metric,
     src,
+    mtu,
     col: dst.col,
   };
 }

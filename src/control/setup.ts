@@ -400,7 +400,7 @@ export function applySetupCommand(cmd: SetupCommand, target: SetupTarget): void 
       if (a.dev === 'lo') err(a.devCol, 'routes through lo are not modelled');
       const link = a.dev ? linkFor(cmd, host, a.dev, a.devCol) : null;
       wrapHost(cmd, a.col, () =>
-        host.addRoute(a.prefix, a.plen, a.via as IpAddr | null, link, a.metric, a.src),
+        host.addRoute(a.prefix, a.plen, a.via as IpAddr | null, link, a.metric, a.src, a.mtu),
       );
       return;
     }

@@ -80,6 +80,7 @@ export class ConnOps {
       f,
       dest ? dest.id : -1,
       fwmark,
+      dest ? dest.af : af,
     );
     if (id < 0) return -1;
     conns.state[id] = 0;

@@ -25,6 +25,8 @@ import { TcpState, TCP_STATE_ACTIVE, SctpState } from './proto.js';
 import { Dir, tcpNextState } from './tcp_state.js';
 import { sctpEvent, sctpNextState, SctpChunk } from './sctp_state.js';
 import { parseQuoted, type PacketInfo } from '../wire/parse.js';
+import { TraceKind, fmtAddr } from './trace.js';
+import { stateName } from './proto.js';
 import { rd16 } from '../wire/bytes.js';
 import { sum16, fold } from '../wire/checksum.js';
 
@@ -112,6 +114,22 @@ export class IpvsCore implements IpvsHooks {
     return this.ops.dest(cp);
   }
 
+  // ------------------------------------------------------------------ tracing
+
+  /** "C -> V -> D (state S)" for trace messages. */
+  private describeConn(cp: number): string {
+    const t = this.conns;
+    const a = this.destAddr;
+    t.getCaddr(cp, a);
+    const c = fmtAddr(t.afOf(cp), a, t.cportOf(cp));
+    t.getVaddr(cp, a);
+    const v = fmtAddr(t.afOf(cp), a, t.vportOf(cp));
+    t.getDaddr(cp, a);
+    const d = fmtAddr(t.dafOf(cp), a, t.dportOf(cp));
+    const tpl = (t.flags[cp] & ConnFlag.TEMPLATE) !== 0;
+    return `${c} → ${v} → ${d} (${stateName(t.protoOf(cp), tpl, t.state[cp])})`;
+  }
+
   // ------------------------------------------------------------------ stats
 
   /** ip_vs_in_stats. */
@@ -158,9 +176,10 @@ export class IpvsCore implements IpvsHooks {
     const { conns } = this;
     const proto = conns.protoOf(cp);
     const skb = this.env.skb;
-    // like the kernel, the transport header is looked for right after the
-    // fixed IPv6 header (extension headers are not skipped here)
-    const l4 = skb.af === 4 ? skb.l3 + (skb.buf[skb.l3] & 15) * 4 : skb.l3 + 40;
+    // the transport header after any IPv6 extension headers (6.1.176 read it
+    // at offset 40; the oracle's 6.1.192 finds it behind a Destination
+    // Options header: test/oracle/extra/dr-v6-edge frame 7)
+    const l4 = this.env.info.l4Off;
     if (proto === Proto.TCP) {
       if (l4 + 20 > skb.l3 + skb.len || l4 + 14 > skb.l3 + skb.cap) return;
       let d = dir;
@@ -170,6 +189,17 @@ export class IpvsCore implements IpvsHooks {
         else d = Dir.INPUT_ONLY;
       }
       const ns = tcpNextState(conns.state[cp], d, skb.buf[l4 + 13], this.secureTcp);
+      const tr = this.env.tracer;
+      if (tr) {
+        const from = stateName(proto, false, conns.state[cp]);
+        const to = stateName(proto, false, ns);
+        const table = d === Dir.INPUT ? 'INPUT' : d === Dir.OUTPUT ? 'OUTPUT' : 'INPUT-ONLY';
+        tr.step(
+          TraceKind.STATE,
+          `TCP state ${from} → ${to} (${table} table${this.secureTcp ? ', secure_tcp' : ''}), timeout ${this.ipvs.timeouts.tcp[ns]} s`,
+          { from, to, table, timeout: this.ipvs.timeouts.tcp[ns] },
+        );
+      }
       this.ops.setState(
         cp,
         ns,
@@ -179,6 +209,10 @@ export class IpvsCore implements IpvsHooks {
       );
     } else if (proto === Proto.UDP) {
       conns.timeout[cp] = this.ipvs.timeouts.udp[0] * 1000;
+      if (this.env.tracer)
+        this.env.tracer.step(TraceKind.STATE, `UDP entry timer restarts: ${this.ipvs.timeouts.udp[0]} s`, {
+          timeout: this.ipvs.timeouts.udp[0],
+        });
       if (dir === Dir.OUTPUT) this.ops.setState(cp, conns.state[cp], false, true, conns.timeout[cp]);
     } else if (proto === Proto.SCTP) {
       const cofs = l4 + 12;
@@ -203,6 +237,19 @@ export class IpvsCore implements IpvsHooks {
         else d = Dir.INPUT_ONLY;
       }
       const ns = sctpNextState(conns.state[cp], d, sctpEvent(chunk));
+      if (this.env.tracer) {
+        const from = stateName(proto, false, conns.state[cp]);
+        const to = stateName(proto, false, ns);
+        this.env.tracer.step(
+          TraceKind.STATE,
+          `SCTP state ${from} → ${to}, timeout ${this.ipvs.timeouts.sctp[ns]} s`,
+          {
+            from,
+            to,
+            timeout: this.ipvs.timeouts.sctp[ns],
+          },
+        );
+      }
       const est = ns === SctpState.ESTABLISHED;
       this.ops.setState(cp, ns, est, est, this.ipvs.timeouts.sctp[ns] * 1000);
     }
@@ -227,6 +274,9 @@ export class IpvsCore implements IpvsHooks {
     const nonFirstFrag = info.isFragment && info.fragOff > 0;
     if (info.l4Cap < 4 && !nonFirstFrag) return this.dropNotCaptured();
     let cp = nonFirstFrag ? -1 : this.connIn(info, false);
+    const tr = env.tracer;
+    if (tr && cp >= 0)
+      tr.step(TraceKind.IPVS, `IPVS: connection found: ${this.describeConn(cp)}`, { conn: cp });
 
     if (cp >= 0 && !nonFirstFrag && this.isNewConn(info)) {
       const dest = this.destOf(cp);
@@ -235,6 +285,13 @@ export class IpvsCore implements IpvsHooks {
       else if (env.sysctl.connReuseMode && this.isNewConnExpected(cp, env.sysctl.connReuseMode))
         resched = true;
       if (resched) {
+        if (tr)
+          tr.step(
+            TraceKind.IPVS,
+            dest && dest.weight === 0 && env.sysctl.expireNodestConn
+              ? 'IPVS: new connection on an entry of a quiesced real server (expire_nodest_conn): the entry expires, schedule anew'
+              : `IPVS: new connection reuses an entry in a closing state (conn_reuse_mode=${env.sysctl.connReuseMode}): the entry expires, schedule anew`,
+          );
         if (this.conns.nControl[cp] === 0) this.ops.expireNow(cp);
         cp = -1;
       }
@@ -243,6 +300,11 @@ export class IpvsCore implements IpvsHooks {
     if (cp >= 0) {
       const dest = this.destOf(cp);
       if (dest && !dest.available) {
+        if (tr)
+          tr.step(
+            TraceKind.IPVS,
+            `IPVS: the entry's real server was deleted; expire_nodest_conn=${env.sysctl.expireNodestConn}: ${env.sysctl.expireNodestConn ? 'the entry expires' : 'the packet is dropped'}`,
+          );
         if (env.sysctl.expireNodestConn) {
           this.ops.expireNow(cp);
           cp = -1;
@@ -380,6 +442,12 @@ export class IpvsCore implements IpvsHooks {
       const va = inverse ? info.saddr : info.daddr;
       const vp = inverse ? info.sport : info.dport;
       const svc = this.svcIndex.lookup(info.af, this.env.skb.mark, info.proto, va, 0, vp);
+      const tr = this.env.tracer;
+      if (tr && !svc)
+        tr.step(
+          TraceKind.IPVS,
+          `IPVS: no virtual service for ${fmtAddr(info.af, va, vp)}: not IPVS's business`,
+        );
       if (svc) {
         if (this.toDrop()) {
           this.env.drop(Reason.IPVS_DROP);
@@ -392,6 +460,8 @@ export class IpvsCore implements IpvsHooks {
           return Verdict.DROP;
         }
         this.cp = cp;
+        if (tr && cp >= 0)
+          tr.step(TraceKind.IPVS, `IPVS: new connection ${this.describeConn(cp)}`, { conn: cp });
       }
     }
     if (this.cp < 0) return Verdict.ACCEPT;
@@ -418,7 +488,19 @@ export class IpvsCore implements IpvsHooks {
   private pickDest(svc: Service, info: PacketInfo, inverse: boolean): Dest | null {
     const sched = svc.sched;
     if (!sched) return null;
-    return sched.schedule(svc, this.fillFlow(info, inverse), this.env.schedTrace);
+    const dest = sched.schedule(svc, this.fillFlow(info, inverse), this.env.schedTrace);
+    const tr = this.env.tracer;
+    if (tr) {
+      const v = `${svc.fwmark ? `FWM ${svc.fwmark}` : fmtAddr(svc.af, [svc.addr.w0, svc.addr.w1, svc.addr.w2, svc.addr.w3], svc.port)}`;
+      tr.step(
+        TraceKind.SCHEDULE,
+        dest
+          ? `scheduler ${svc.schedName} of ${v} picks ${fmtAddr(dest.af, [dest.addr.w0, dest.addr.w1, dest.addr.w2, dest.addr.w3], dest.port)}`
+          : `scheduler ${svc.schedName} of ${v} finds no usable real server`,
+        { scheduler: svc.schedName, dest: dest ? dest.addr.toString() : null },
+      );
+    }
+    return dest;
   }
 
   /** ip_vs_schedule: returns the new entry's id, or -1 with `this.ignored` set (1 / 0 / -1 as the kernel). */
@@ -496,7 +578,16 @@ export class IpvsCore implements IpvsHooks {
     }
     let ct = conns.lookupTemplate(af, protocol, snet, 0, tv, tvport);
     let dest: Dest | null;
+    const tr = this.env.tracer;
+    const found = ct >= 0;
     if (ct < 0 || !ops.checkTemplate(ct, null)) {
+      if (tr)
+        tr.step(
+          TraceKind.PERSIST,
+          found
+            ? `persistence: the template of ${fmtAddr(af, snet)} points to an unusable real server: invalidated, schedule anew`
+            : `persistence: no template for client network ${fmtAddr(af, snet)}: schedule`,
+        );
       dest = this.pickDest(svc, info, inverse);
       if (!dest) {
         this.ignored = 0;
@@ -524,6 +615,8 @@ export class IpvsCore implements IpvsHooks {
       conns.timeout[ct] = svc.timeout * 1000;
     } else {
       dest = this.destOf(ct) as Dest;
+      if (tr)
+        tr.step(TraceKind.PERSIST, `persistence: template hit ${this.describeConn(ct)}: same real server`);
     }
     let dport = vport;
     if (dport === svc.port && dest.port) dport = dest.port;
@@ -602,6 +695,11 @@ export class IpvsCore implements IpvsHooks {
       env.drop(Reason.IPVS_NO_DEST);
       return Verdict.DROP;
     }
+    if (env.tracer)
+      env.tracer.step(
+        TraceKind.IPVS,
+        'IPVS: no real server: ICMP port unreachable to the client (ip_vs_leave)',
+      );
     this.icmpUnreachPort(svc.af);
     return Verdict.DROP;
   }
@@ -616,7 +714,10 @@ export class IpvsCore implements IpvsHooks {
 
   /** handle_response: NAT source rewrite of a real server's reply, counters, OUTPUT state transition. */
   private handleResponse(cp: number, _hook: number): VerdictValue {
+    const tr = this.env.tracer;
+    if (tr) tr.step(TraceKind.IPVS, `IPVS: reply of connection ${this.describeConn(cp)}`, { conn: cp });
     if ((this.conns.flags[cp] & ConnFlag.FWD_MASK) === Fwd.MASQ) {
+      if (tr) tr.step(TraceKind.XMIT, "NAT: the reply's source becomes the virtual address and port");
       if (!this.xmit.snat(cp)) {
         this.env.drop(Reason.HEADER_NOT_CAPTURED);
         return Verdict.DROP;

@@ -22,7 +22,9 @@ import { IpvsCore } from './core.js';
 import { Xmit } from './xmit.js';
 import { HostStack } from './stack/stack.js';
 import { Verdict, Hook, type HostStackApi } from './hooks.js';
-import { Stats } from './service.js';
+import { Stats, type Service, type Dest } from './service.js';
+import { EST_PERIOD_MS } from './est.js';
+import type { RateValues } from '../control/ipvsadm/list.js';
 import { Fate, Reason } from './verdict.js';
 import { createSchedulerRegistry } from './sched/index.js';
 import type { SchedulerRegistry } from './sched/scheduler.js';
@@ -31,6 +33,9 @@ import { EtherType } from '../wire/ethernet.js';
 import { readMac } from '../wire/addr.js';
 import { sum16, fold } from '../wire/checksum.js';
 import type { SetupTarget } from '../control/setup.js';
+import { TraceKind, fmtAddr } from './trace.js';
+import { REASON_NAMES } from './verdict.js';
+import { WIRE_REASON_NAMES } from '../wire/reasons.js';
 
 export interface DirectorOptions {
   /** Seed of the generator behind twos and the random IP IDs (default 1). */
@@ -59,6 +64,8 @@ export class Director implements SetupTarget {
   /** ipvs->tot_stats. */
   readonly totStats = new Stats();
   private nextDefenseMs = 0;
+  /** Next run of the rate estimator (every 2 s of simulated time). */
+  private nextEstMs = EST_PERIOD_MS;
   /** IPv6 is on once the set-up gives the director an IPv6 address (as the oracle's `ipv6=auto`). */
   private ipv6On = false;
   /** nf_defrag_ipv6 is active once an IPv6 service exists. */
@@ -135,10 +142,48 @@ export class Director implements SetupTarget {
     env.nowMs = nowMs;
     this.ipvs.now = nowMs / 1000;
     this.stack.tick(nowMs);
+    if (nowMs >= this.nextEstMs) this.runEstimator(nowMs);
     if (nowMs >= this.nextDefenseMs) {
       this.updateDefenseLevel();
       this.nextDefenseMs = nowMs + DEFENSE_PERIOD_MS;
     }
+  }
+
+  /**
+   * estimation_timer: one step per 2 s period that has passed (once every
+   * average is back to zero, further idle periods change nothing and are
+   * skipped).
+   */
+  private runEstimator(nowMs: number): void {
+    const run = this.sysctl.vs('run_estimation') !== 0;
+    const all: Stats[] = [this.totStats];
+    for (const s of this.ipvs.services) {
+      all.push(s.stats);
+      for (const d of s.dests) all.push(d.stats);
+    }
+    while (nowMs >= this.nextEstMs) {
+      this.nextEstMs += EST_PERIOD_MS;
+      if (!run) continue;
+      let busy = false;
+      for (const st of all) {
+        st.est.step(st);
+        if (!st.est.idle()) busy = true;
+      }
+      if (!busy && nowMs >= this.nextEstMs) {
+        // idle from here on: jump to the last period before now
+        this.nextEstMs += Math.floor((nowMs - this.nextEstMs) / EST_PERIOD_MS) * EST_PERIOD_MS;
+      }
+    }
+  }
+
+  /** Estimated rates of every service and real server (`ipvsadm -L --rate`). */
+  rates(): Map<Service | Dest, RateValues> {
+    const m = new Map<Service | Dest, RateValues>();
+    for (const s of this.ipvs.services) {
+      m.set(s, s.stats.est.read());
+      for (const d of s.dests) m.set(d, d.stats.est.read());
+    }
+    return m;
   }
 
   /**
@@ -155,13 +200,28 @@ export class Director implements SetupTarget {
     env.heldReleased = 0;
     env.fates.framesIn++;
     const r = parseFrame(buf, off, capLen, origLen, info);
+    const tr = env.tracer;
+    if (tr) {
+      const l = this.host.links[link];
+      tr.step(TraceKind.ARRIVE, `frame of ${origLen} bytes arrives on ${l ? l.name : `link ${link}`}`, {
+        link: l ? l.name : link,
+        capLen,
+        origLen,
+      });
+    }
     if (r !== 0) {
       env.fates.malformed[r]++;
       env.setFate(Fate.DROPPED, Reason.MALFORMED);
+      if (tr)
+        tr.step(TraceKind.DROP, `malformed frame: ${WIRE_REASON_NAMES[r]}`, {
+          wireReason: WIRE_REASON_NAMES[r],
+        });
     } else {
       this.l2(link, buf, off, capLen);
     }
     if (env.fate < 0) env.setFate(Fate.DROPPED, Reason.NOT_HANDLED);
+    if (tr && env.fate === Fate.DROPPED && r === 0)
+      tr.step(TraceKind.DROP, `dropped: ${REASON_NAMES[env.reason]}`, { reason: REASON_NAMES[env.reason] });
     env.fates.count(env.fate, env.reason);
     if (env.heldReleased > 0) env.fates.release(env.fate, env.reason, env.heldReleased);
   }
@@ -230,6 +290,9 @@ export class Director implements SetupTarget {
     if (af === 6 && this.v6Defrag && info.isFragment) {
       if (!this.stack.defrag6()) return;
     }
+    const tr = env.tracer;
+    if (tr && skb.mark)
+      tr.step(TraceKind.PREROUTING, `PREROUTING: firewall mark ${skb.mark} set`, { mark: skb.mark });
     // routing decision
     if (!this.checkSource(af, info.saddr)) {
       env.drop(Reason.MARTIAN_SOURCE);
@@ -237,6 +300,10 @@ export class Director implements SetupTarget {
     }
     const fib = env.fib;
     if (fib.isLocal(af, info.daddr, 0)) {
+      if (tr)
+        tr.step(TraceKind.ROUTE, `route lookup: ${fmtAddr(af, info.daddr)} is a local address → LOCAL_IN`, {
+          route: 'local',
+        });
       this.localIn();
       return;
     }
@@ -254,6 +321,10 @@ export class Director implements SetupTarget {
       env.drop(Reason.FORWARDING_DISABLED);
       return;
     }
+    if (tr)
+      tr.step(TraceKind.ROUTE, `route lookup: ${fmtAddr(af, info.daddr)} is not local → FORWARD`, {
+        route: 'forward',
+      });
     this.stack.forward();
   }
 
@@ -265,8 +336,11 @@ export class Director implements SetupTarget {
     }
     let v = this.core.outHook(Hook.LOCAL_IN);
     if (v === Verdict.ACCEPT) v = this.core.inHook(Hook.LOCAL_IN);
-    if (v === Verdict.ACCEPT) this.stack.localDeliver();
-    else if (v === Verdict.DROP && env.fate < 0) env.drop(Reason.IPVS_DROP);
+    if (v === Verdict.ACCEPT) {
+      if (env.tracer)
+        env.tracer.step(TraceKind.HOOK, 'LOCAL_IN: IPVS lets the packet go on to the local stack');
+      this.stack.localDeliver();
+    } else if (v === Verdict.DROP && env.fate < 0) env.drop(Reason.IPVS_DROP);
   }
 
   /** Source-address checks of ip_route_input_slow / fib_validate_source (martians, our own address). */

@@ -12,6 +12,7 @@ import { Skb, SCRATCH_SIZE } from './skb.js';
 import type { Sysctls } from './sysctl.js';
 import type { HostStackApi, IpvsHooks } from './hooks.js';
 import type { SchedTrace } from './sched/scheduler.js';
+import type { Tracer } from './trace.js';
 import { WIRE_REASON_NAMES } from '../wire/reasons.js';
 
 /**
@@ -109,6 +110,8 @@ export class DirectorEnv {
    * by the current one: the director moves them from `held` to its fate.
    */
   heldReleased = 0;
+  /** Explain mode's listener; null in a normal replay (trace points then cost a null test). */
+  tracer: Tracer | null = null;
   /** The scheduler's reasoning goes here when explain mode traces the replay; null otherwise (no cost). */
   schedTrace: SchedTrace | null = null;
   /** Scratch for a packet the director builds (reassembly, fragments). */

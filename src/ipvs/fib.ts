@@ -13,6 +13,8 @@ import { KeyIndex } from './stack/keyindex.js';
 
 /** Result of a route lookup (one instance per caller, reused). */
 export class FibResult {
+  /** Address family of the destination looked up (and of nextHop / src). */
+  af = 4;
   /** Egress link index, or -1 when there is no route. */
   link = -1;
   /** Next hop (the gateway, or the destination itself when directly connected). */
@@ -21,7 +23,7 @@ export class FibResult {
   readonly src = new Uint32Array(4);
   /** The destination is one of the director's own addresses (RTN_LOCAL). */
   local = false;
-  /** MTU of the egress link. */
+  /** MTU of the route (`mtu N`), else of the egress link. */
   mtu = 0;
   /** Index of the route used (for explain/tracing), -1 for local. */
   route = -1;
@@ -64,6 +66,7 @@ export class Fib {
   private r4Gw = new Uint32Array(0);
   private r4Link = new Int32Array(0);
   private r4Src = new Uint32Array(0);
+  private r4Mtu = new Int32Array(0);
   private r4Count = 0;
   private r6Prefix = new Uint32Array(0);
   private r6Mask = new Uint32Array(0);
@@ -71,6 +74,7 @@ export class Fib {
   private r6HasGw = new Uint8Array(0);
   private r6Link = new Int32Array(0);
   private r6Src = new Uint32Array(0);
+  private r6Mtu = new Int32Array(0);
   private r6Count = 0;
 
   // neighbours
@@ -133,6 +137,7 @@ export class Fib {
     f.r4Gw = new Uint32Array(v4.length);
     f.r4Link = new Int32Array(v4.length);
     f.r4Src = new Uint32Array(v4.length);
+    f.r4Mtu = Int32Array.from(v4.map((r) => r.mtu));
     v4.forEach((r, i) => {
       f.r4Prefix[i] = r.prefix.w0;
       f.r4Mask[i] = r.plen === 0 ? 0 : (~0 << (32 - r.plen)) >>> 0;
@@ -148,6 +153,7 @@ export class Fib {
     f.r6HasGw = new Uint8Array(v6.length);
     f.r6Link = new Int32Array(v6.length);
     f.r6Src = new Uint32Array(v6.length * 4);
+    f.r6Mtu = Int32Array.from(v6.map((r) => r.mtu));
     v6.forEach((r, i) => {
       for (let w = 0; w < 4; w++) {
         f.r6Prefix[i * 4 + w] = r.prefix.word(w);
@@ -225,6 +231,7 @@ export class Fib {
    * longest matching prefix gives link, next hop and preferred source.
    */
   lookup(af: number, a: Uint32Array, i: number, out: FibResult): boolean {
+    out.af = af;
     out.local = false;
     out.route = -1;
     if (this.isLocal(af, a, i)) {
@@ -245,7 +252,7 @@ export class Fib {
           out.route = r;
           out.plen = Math.clz32(~this.r4Mask[r]);
           out.link = this.r4Link[r];
-          out.mtu = this.linkMtu[out.link];
+          out.mtu = this.r4Mtu[r] || this.linkMtu[out.link];
           out.nextHop[0] = this.r4Gw[r] !== 0 ? this.r4Gw[r] : d;
           out.nextHop[1] = out.nextHop[2] = out.nextHop[3] = 0;
           out.src[0] = this.r4Src[r];
@@ -269,7 +276,7 @@ export class Fib {
             Math.clz32(~this.r6Mask[o + 2]) +
             Math.clz32(~this.r6Mask[o + 3]);
           out.link = this.r6Link[r];
-          out.mtu = this.linkMtu[out.link];
+          out.mtu = this.r6Mtu[r] || this.linkMtu[out.link];
           const gw = this.r6HasGw[r] === 1;
           for (let w = 0; w < 4; w++) {
             out.nextHop[w] = gw ? this.r6Gw[o + w] : a[i + w];

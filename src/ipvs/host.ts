@@ -41,6 +41,8 @@ export interface Route {
   /** Preferred source (the address whose subnet made a connected route). */
   prefsrc: IpAddr | null;
   metric: number;
+  /** Route MTU (`ip route add … mtu N`); 0: the link's MTU. */
+  mtu: number;
 }
 
 export interface Neighbour {
@@ -113,7 +115,7 @@ export class Host {
     const net = addr.masked(plen);
     const full = addr.af === 4 ? 32 : 128;
     if (plen < full && !secondary) {
-      this.insertRoute({ af: addr.af, prefix: net, plen, via: null, link, prefsrc: addr, metric: 0 });
+      this.insertRoute({ af: addr.af, prefix: net, plen, via: null, link, prefsrc: addr, metric: 0, mtu: 0 });
     }
   }
 
@@ -150,6 +152,7 @@ export class Host {
     link: Link | null,
     metric = 0,
     src: IpAddr | null = null,
+    mtu = 0,
   ): void {
     let out = link;
     if (via) {
@@ -174,7 +177,7 @@ export class Host {
       throw new HostError(`route ${net}/${plen} already exists (RTNETLINK answers: File exists)`);
     if (src && !this.isLocal(src))
       throw new HostError(`source ${src} is not a local address (RTNETLINK answers: Invalid argument)`);
-    this.insertRoute({ af: prefix.af, prefix: net, plen, via, link: out, prefsrc: src, metric });
+    this.insertRoute({ af: prefix.af, prefix: net, plen, via, link: out, prefsrc: src, metric, mtu });
   }
 
   private insertRoute(r: Route): void {

@@ -139,3 +139,12 @@ export class Timeouts {
     };
   }
 }
+
+/** The state name the kernel prints for an entry (ip_vs_state_name); templates show NONE / ASSURED. */
+export function stateName(proto: number, template: boolean, state: number): string {
+  if (template) return CTPL_STATE_NAMES[state & 1 ? 1 : 0];
+  if (proto === 6) return TCP_STATE_NAMES[state] ?? 'ERR!';
+  if (proto === 17) return UDP_STATE_NAMES[state] ?? 'ERR!';
+  if (proto === 132) return SCTP_STATE_NAMES[state] ?? 'ERR!';
+  return 'ERR!';
+}

@@ -19,6 +19,7 @@ import type { ConnTable } from './conn.js';
 import { ConnFlag, type ConnOps } from './conn_ops.js';
 import { Fwd, Proto, TunType, TunFlag, type Dest } from './service.js';
 import { Fate, Reason } from './verdict.js';
+import { TraceKind, fmtAddr } from './trace.js';
 import { rd16, wr16, rd32, wr32 } from '../wire/bytes.js';
 import {
   sum16,
@@ -140,11 +141,18 @@ export class Xmit {
     // decrement_ttl
     if (skb.af === 4) {
       if (skb.buf[skb.l3 + 8] <= 1) {
+        if (env.tracer)
+          env.tracer.step(TraceKind.XMIT, 'TTL is 1: ICMP time exceeded to the sender, nothing forwarded');
         const sent = env.stack.icmpSend(ICMP_TIME_EXCEEDED, 0, 0);
         env.setFate(sent ? Fate.ANSWERED : Fate.DROPPED, Reason.TTL_EXCEEDED);
         return RT_ERR;
       }
       ipv4DecTtl(skb.buf, skb.l3);
+      if (env.tracer)
+        env.tracer.step(
+          TraceKind.XMIT,
+          `TTL ${skb.buf[skb.l3 + 8] + 1} → ${skb.buf[skb.l3 + 8]} (checksum updated incrementally)`,
+        );
     } else {
       if (skb.buf[skb.l3 + 7] <= 1) {
         const sent = env.stack.icmpSend(ICMPV6_TIME_EXCEED, 0, 0);
@@ -182,6 +190,12 @@ export class Xmit {
       if (!(rtMode & RT_TUNNEL) || this.env.sysctl.pmtuDisc) {
         const df = (skb.buf[skb.l3 + 6] & 0x40) !== 0;
         if (df && skb.len > mtu && !icmp) {
+          if (env.tracer)
+            env.tracer.step(
+              TraceKind.XMIT,
+              `${skb.len}-byte packet with DF over the MTU ${mtu}${rtMode & RT_TUNNEL ? ' (route MTU minus the tunnel headers)' : ''}: ICMP fragmentation needed`,
+              { mtu },
+            );
           const sent = env.stack.icmpSend(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu);
           env.setFate(sent ? Fate.ANSWERED : Fate.DROPPED, Reason.FRAG_NEEDED);
           return RT_ERR;
@@ -222,6 +236,12 @@ export class Xmit {
     if (r === RT_ERR) return Verdict.STOLEN;
     if (r === RT_IS_LOCAL) return Verdict.ACCEPT;
     if (skb.af === 4) ipv4SendCheck(skb.buf, skb.l3);
+    if (env.tracer)
+      env.tracer.step(
+        TraceKind.XMIT,
+        `DR: the packet goes to real server ${fmtAddr(conns.dafOf(cp), this.daddr)} unchanged (destination still the VIP); only the Ethernet addresses change`,
+        { method: 'DR', dest: fmtAddr(conns.dafOf(cp), this.daddr) },
+      );
     return this.send(0);
   }
 
@@ -253,6 +273,12 @@ export class Xmit {
       return Verdict.STOLEN;
     }
     this.writeDaddr(skb.af, this.daddr);
+    if (env.tracer)
+      env.tracer.step(
+        TraceKind.XMIT,
+        `NAT: destination ${fmtAddr(skb.af, this.vaddr, conns.vportOf(cp))} → ${fmtAddr(skb.af, this.daddr, conns.dportOf(cp))}; transport checksum updated incrementally${skb.af === 4 ? ', IP header checksum recomputed' : ''}`,
+        { method: 'NAT' },
+      );
     if (r === RT_IS_LOCAL) return Verdict.ACCEPT;
     return this.send(0);
   }
@@ -501,6 +527,25 @@ export class Xmit {
       wr16(h, g + 4, finish(acc));
     }
     skb.ipvsProperty = true;
+    if (env.tracer) {
+      const kind =
+        dest.tunType === TunType.GUE
+          ? 'GUE (UDP)'
+          : dest.tunType === TunType.GRE
+            ? 'GRE'
+            : daf === 4
+              ? skb.af === 4
+                ? 'IPIP'
+                : 'IPv6-in-IPv4'
+              : skb.af === 6
+                ? 'IPv6-in-IPv6'
+                : 'IPv4-in-IPv6';
+      env.tracer.step(
+        TraceKind.XMIT,
+        `TUN: encapsulated in ${kind}: outer ${fmtAddr(daf, this.saddr)} → ${fmtAddr(daf, this.daddr)}, TTL ${ttl} (inner TTL after its decrement), TOS 0x${dsfield.toString(16)}${daf === 4 ? `, DF ${df ? 1 : 0}` : ''}`,
+        { method: 'TUN', tunnel: kind },
+      );
+    }
     // the stack writes the Ethernet header into h[0..14) and sends h[14..] + packet
     env.stack.output(env.route, h, outer, ohl + encap);
     env.forwarded();

@@ -6,19 +6,9 @@
  */
 import { IpAddr, type Af } from '../wire/addr.js';
 import type { Director } from '../ipvs/director.js';
-import type { ConnListEntry } from '../control/ipvsadm/index.js';
-import { ConnFlag, CTPL_ASSURED } from '../ipvs/conn_ops.js';
-import { TCP_STATE_NAMES, UDP_STATE_NAMES, SCTP_STATE_NAMES, CTPL_STATE_NAMES } from '../ipvs/proto.js';
-import { Proto } from '../ipvs/service.js';
-
-/** The state name the kernel prints for an entry (ip_vs_state_name). */
-export function stateName(proto: number, template: boolean, state: number): string {
-  if (template) return CTPL_STATE_NAMES[state & CTPL_ASSURED ? 1 : 0];
-  if (proto === Proto.TCP) return TCP_STATE_NAMES[state] ?? 'ERR!';
-  if (proto === Proto.UDP) return UDP_STATE_NAMES[state] ?? 'ERR!';
-  if (proto === Proto.SCTP) return SCTP_STATE_NAMES[state] ?? 'ERR!';
-  return 'ERR!';
-}
+import type { ConnListEntry, ListState } from '../control/ipvsadm/index.js';
+import { ConnFlag } from '../ipvs/conn_ops.js';
+import { stateName } from '../ipvs/proto.js';
 
 export function listConns(d: Director): ConnListEntry[] {
   const t = d.conns;
@@ -51,4 +41,9 @@ export function listConns(d: Director): ConnListEntry[] {
     });
   });
   return out;
+}
+
+/** Everything an `ipvsadm -L…` listing of the director shows: rules, counters, rates, connections. */
+export function listState(d: Director): ListState {
+  return { ipvs: d.ipvs, conns: listConns(d), rates: d.rates(), host: d.host };
 }

@@ -377,6 +377,7 @@ export class Forwarder {
     wr16(m, o + 2, finish(sum16(m, o, len, pseudo6Words(src, 0, info.saddr, 0, 58, len))));
     // ndisc_send_skb: straight out of the link toward the sender
     const rr = this.back;
+    rr.af = 6;
     rr.link = link;
     for (let i = 0; i < 4; i++) rr.nextHop[i] = info.saddr[i];
     rr.mtu = fib.linkMtu[link];

@@ -149,6 +149,7 @@ export class NeighDiscovery {
     wr16(m, o + 2, finish(sum16(m, o, len, pseudo6Words(target, 0, dst, 0, 58, len))));
     // ndisc sends straight out of the device: next hop = the destination
     const r = this.route;
+    r.af = 6;
     r.link = link;
     r.local = false;
     r.mtu = fib.linkMtu[link];
