@@ -5,6 +5,7 @@
  * test/oracle/fidelity-doc.test.ts checks the file lists every scenario.
  */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import * as prettier from 'prettier';
 import path from 'node:path';
 import { listScenarios, runScenario } from '../test/oracle/run.js';
 import { readPcap } from '../test/oracle/compare.js';
@@ -88,6 +89,9 @@ ${rows.join('\n')}
 const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('fidelity.ts');
 if (isMain) {
   const { text, identical, total } = await fidelityMarkdown();
-  writeFileSync('docs/fidelity.md', text);
+  const out = 'docs/fidelity.md';
+  // formatted as `npm run lint` (prettier --check) wants it
+  const options = (await prettier.resolveConfig(out)) ?? {};
+  writeFileSync(out, await prettier.format(text, { ...options, filepath: out }));
   console.log(`docs/fidelity.md: ${identical}/${total} scenarios frame-exact`);
 }
