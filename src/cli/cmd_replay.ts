@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { Replay, ReplayInputError, type ReplayInputSpec, type ReplaySummary } from '../replay/engine.js';
-import { listConns } from '../replay/listing.js';
+import { listState } from '../replay/listing.js';
 import { runIpvsadmListing } from '../control/ipvsadm/index.js';
 import { splitWords } from '../control/shell.js';
 import { SetupError } from '../control/setup.js';
@@ -180,14 +180,15 @@ export async function runReplay(opts: ReplayCliOptions, bare: string[]): Promise
     closeError = e;
   }
 
-  const state = { ipvs: replay.director.ipvs, conns: listConns(replay.director) };
   if (opts.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   process.stderr.write(formatSummary(summary));
-  if (opts.stats) process.stdout.write(runIpvsadmListing(['-L', '-n', '--stats'], state).stdout);
-  for (const l of opts.list) {
+  // the listing state holds an object per connection entry: built only when a listing is asked for
+  const state = opts.stats || opts.list.length ? listState(replay.director) : null;
+  if (opts.stats && state) process.stdout.write(runIpvsadmListing(['-L', '-n', '--stats'], state).stdout);
+  for (const l of state ? opts.list : []) {
     const r = runIpvsadmListing(
       splitWords(l).map((w) => w.text),
-      state,
+      state as NonNullable<typeof state>,
     );
     process.stdout.write(r.stdout);
     if (r.stderr) process.stderr.write(r.stderr);

@@ -13,7 +13,7 @@ import { register as registerReplay } from './cmd_replay.js';
 /** A subcommand module: adds its command to the program. */
 export type Register = (program: Command) => void;
 
-const SUBCOMMANDS: readonly Register[] = [registerIpvsadm, registerReplay];
+const SUBCOMMANDS: readonly Register[] = [registerReplay, registerIpvsadm];
 
 export function buildProgram(): Command {
   const program = new Command();

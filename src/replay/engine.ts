@@ -408,15 +408,14 @@ export class Replay {
   /**
    * End of the replay (end of input, a malformed capture, an output error or
    * a signal): fragments still held for reassembly will never complete. The
-   * host stack's flush() (when it has one) drops its queues, moving their
-   * frames from held to dropped; whatever is still counted as held then is
-   * moved here, as dropped `fragment-incomplete`, so the fates always sum to
-   * the frames read.
+   * host stack's flush() drops its queues, moving their frames from held to
+   * dropped (`fragment-incomplete`); anything still counted as held after
+   * that (a stack that kept no queue for it) is moved here the same way, so
+   * the fates always sum to the frames read.
    */
   private resolveHeld(): void {
     const d = this.director;
-    const stack = d.stack as { flush?: () => void };
-    if (typeof stack.flush === 'function') stack.flush();
+    d.stack.flush();
     const f = d.env.fates;
     const held = f.fates[Fate.HELD];
     if (held > 0) f.release(Fate.DROPPED, Reason.FRAG_INCOMPLETE, held);

@@ -7,6 +7,9 @@ import { Director } from '../../src/ipvs/director.js';
 import type { FrameSink } from '../../src/ipvs/env.js';
 import { Fate } from '../../src/ipvs/verdict.js';
 import { applySetupCommand, parseSetup, type SetupScript } from '../../src/control/setup.js';
+import { PacketInfo, parseFrame } from '../../src/wire/parse.js';
+import { fold, sum16 } from '../../src/wire/checksum.js';
+import { DR_SETUP } from './setups.js';
 
 /** One output frame (a copy) and the input it belongs to. */
 export interface OutFrame {
@@ -145,4 +148,57 @@ export function checkSequence(text: string, frames: readonly InFrame[], sink = n
     if (!(f >= Fate.FORWARDED && f <= Fate.HELD)) return `frame ${i} has no fate (${f})`;
   }
   return accountingProblem(d);
+}
+
+const drInfo = new PacketInfo();
+
+/**
+ * The DR property: every frame a DR director forwards (one output for one
+ * input; reassembled and re-fragmented datagrams excepted) is its input's IP
+ * packet (Ethernet padding dropped, a priority tag removed) with new MACs,
+ * the TTL / hop limit one less and the IPv4 header checksum recomputed — and
+ * nothing else changed. The IPv4 option bytes are not compared: the kernel
+ * rewrites them on receipt (__ip_options_compile: bytes after an
+ * end-of-options are zeroed, a record-route or timestamp option gets the
+ * director's entry), which the host stack mirrors on the forwarding path
+ * (regressions/frames-d238f0d30b67.json). Returns '' or the first problem.
+ */
+export function drRewriteProblem(frames: readonly InFrame[]): string {
+  const sink = new CollectSink();
+  const d = makeDirector(DR_SETUP);
+  d.env.sink = sink;
+  const inputs = frames.map((f) => f.bytes.slice(0, f.capLen ?? f.bytes.length));
+  let res;
+  try {
+    res = feed(d, frames, sink);
+  } catch (e) {
+    return `exception: ${(e as Error).stack ?? e}`;
+  }
+  const p = accountingProblem(d);
+  if (p) return p;
+  const info = drInfo;
+  for (let i = 0; i < frames.length; i++) {
+    if (res[i].fate !== Fate.FORWARDED) continue;
+    const outs = sink.frames.filter((o) => o.input === i);
+    const input = inputs[i];
+    const capLen = input.length;
+    const origLen = frames[i].origLen ?? capLen;
+    if (parseFrame(input, 0, capLen, origLen, info) !== 0) return `frame ${i}: forwarded but malformed`;
+    // reassembled or re-fragmented datagrams are other frames than their input
+    if (info.isFragment || outs.length !== 1) continue;
+    const o = outs[0].bytes;
+    const l3 = info.l3Off;
+    const want = Math.min(info.ipTotalLen, capLen - l3);
+    if (o.length !== 14 + want) return `frame ${i}: output ${o.length} bytes, expected 14 + ${want}`;
+    if (o[12] !== input[l3 - 2] || o[13] !== input[l3 - 1]) return `frame ${i}: EtherType changed`;
+    const v4 = info.af === 4;
+    const ttlAt = v4 ? 8 : 7;
+    for (let k = 0; k < want; k++) {
+      if (k === ttlAt || (v4 && (k === 10 || k === 11 || (k >= 20 && k < info.ipHdrLen)))) continue;
+      if (o[14 + k] !== input[l3 + k]) return `frame ${i}: byte ${k} of the IP packet changed`;
+    }
+    if (o[14 + ttlAt] !== input[l3 + ttlAt] - 1) return `frame ${i}: TTL not decremented by one`;
+    if (v4 && fold(sum16(o, 14, info.ipHdrLen, 0)) !== 0xffff) return `frame ${i}: bad IPv4 checksum`;
+  }
+  return '';
 }

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkSequence } from './driver.js';
+import { checkSequence, drRewriteProblem } from './driver.js';
 import { REGRESSION_DIR, caseFrames, type FrameCase } from './regressions.js';
 import { SETUPS } from './setups.js';
 
@@ -27,6 +27,7 @@ describe('robustness: the regression corpus', () => {
       const setup = SETUPS.find((s) => s.name === c.setup);
       expect(setup, `set-up ${c.setup}`).to.not.equal(undefined);
       expect(checkSequence((setup as { text: string }).text, caseFrames(c)), c.description).to.equal('');
+      if (c.setup === 'DR') expect(drRewriteProblem(caseFrames(c)), c.description).to.equal('');
     });
   }
 });
