@@ -128,6 +128,14 @@ export async function runReplay(opts: ReplayCliOptions, bare: string[]): Promise
     if (e instanceof SetupError) throw new CliError(Exit.SETUP, e.message);
     throw e;
   }
+  refuseOverwritingInputs(
+    specs,
+    opts.output
+      ? [opts.output]
+      : opts.outDir
+        ? replay.director.host.links.map((l) => path.join(opts.outDir as string, `${l.name}.pcap`))
+        : [],
+  );
   try {
     if (opts.outDir) makeDirectory(opts.outDir);
     replay.open();
@@ -222,6 +230,28 @@ function mapIoError(e: unknown): unknown {
   if (e instanceof SetupError) return new CliError(Exit.SETUP, e.message);
   if (e instanceof ReplayInputError) return new CliError(Exit.USAGE, e.message);
   return e;
+}
+
+/** An output that is one of the inputs would be truncated before it is read: a usage error. */
+function refuseOverwritingInputs(specs: readonly ReplayInputSpec[], outputs: readonly string[]): void {
+  const id = (p: string): string | null => {
+    try {
+      const st = statSync(p);
+      return `${st.dev}:${st.ino}`;
+    } catch {
+      return null;
+    }
+  };
+  const inputs = new Map<string, string>();
+  for (const s of specs) {
+    const k = id(s.path);
+    if (k) inputs.set(k, s.path);
+  }
+  for (const o of outputs) {
+    const k = id(o);
+    if (k && inputs.has(k))
+      throw new CliError(Exit.USAGE, `output ${o} is the input ${inputs.get(k)}: it would be overwritten`);
+  }
 }
 
 function ignoreEpipe(e: NodeJS.ErrnoException): void {

@@ -430,8 +430,8 @@ export const hostileFrameArb: fc.Arbitrary<InFrame & { mutations: Mutation[] }> 
   .record({
     base: baseFrameArb,
     mutations: fc.oneof(
-      { weight: 3, arbitrary: fc.constant([] as Mutation[]) },
-      { weight: 4, arbitrary: fc.array(mutationArb, { minLength: 1, maxLength: 4 }) },
+      { weight: 5, arbitrary: fc.constant([] as Mutation[]) },
+      { weight: 3, arbitrary: fc.array(mutationArb, { minLength: 1, maxLength: 4 }) },
     ),
   })
   .map(({ base, mutations }) => ({ ...mutate(base.bytes, mutations), link: base.link, mutations }));

@@ -349,6 +349,23 @@ describe('robustness: the replay command under adversity', function () {
       );
     });
 
+    it('an output that is one of the inputs is refused before anything is overwritten (exit 2)', async () => {
+      const { copyFileSync, readFileSync } = await import('node:fs');
+      const copy = path.join(dir, 'self.pcap');
+      copyFileSync(small, copy);
+      const r = await runCli(['replay', '--setup', setup, copy, '-o', copy]);
+      expect(r.status).to.equal(2);
+      expect(r.stderr.trim()).to.match(
+        /^ipvs-sim: output .*self\.pcap is the input .*self\.pcap: it would be overwritten$/,
+      );
+      expect(readFileSync(copy).equals(readFileSync(small))).to.equal(true);
+      const out = path.join(dir, 'self-dir');
+      mkdirSync(out);
+      copyFileSync(small, path.join(out, 'server.pcap'));
+      const r2 = await runCli(['replay', '--setup', setup, path.join(out, 'server.pcap'), '--out-dir', out]);
+      expect(r2.status).to.equal(2);
+    });
+
     it('a missing input is exit 4', async () => {
       const r = await runCli([
         'replay',
