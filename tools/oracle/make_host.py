@@ -235,7 +235,8 @@ for D, who starts with 60 s = 1 message) so that the outcome does not
 depend on how fast the harness injects the frames: a burst, a 25 s gap
 (2 more messages for A and C, 1 for D), a burst.  RSTs and echo replies
 are never limited; port unreachable and time exceeded are (ratemask
-0x1818), then not (ratemask 0x1800), then icmp_ratelimit 0.  The global
+0x1818), then port unreachable not (ratemask 0x1800: time exceeded, bit
+11, still is), then icmp_ratelimit 0.  The global
 limit (icmp_msgs_burst 50, refilled at 1000/s) is not reached: it consumes
 0-2 credits at random per message, so exhausting it would not be
 reproducible."""
@@ -278,7 +279,7 @@ reproducible."""
     for i in range(3):
         fl(A, 9, "udp").c(payload=payload(20), note="(ratemask 0x1800: unlimited)")
     for i in range(2):
-        fl(A, 80).c("S", ttl=1, note="(TTL 1, ratemask 0x1800: unlimited)")
+        fl(A, 80).c("S", ttl=1, note="(TTL 1, ratemask 0x1800: time exceeded still limited)")
     sc.cmd("sysctl -w net.ipv4.icmp_ratemask=6168")
     sc.cmd("sysctl -w net.ipv4.icmp_ratelimit=0")
     for i in range(3):
