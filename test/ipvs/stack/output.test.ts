@@ -88,10 +88,15 @@ describe('stack/output: neighbour output', () => {
     };
     run(20000);
     const gc = (globalThis as { gc?: () => void }).gc;
-    if (gc) gc();
-    const before = process.memoryUsage().heapUsed;
-    run(200000);
-    const grew = process.memoryUsage().heapUsed - before;
+    // the least growth of three rounds: garbage other tests left behind can
+    // make one round look bigger, a per-frame allocation shows in every round
+    let grew = Infinity;
+    for (let round = 0; round < 3; round++) {
+      if (gc) gc();
+      const before = process.memoryUsage().heapUsed;
+      run(200000);
+      grew = Math.min(grew, process.memoryUsage().heapUsed - before);
+    }
     // 200k frames: a per-frame allocation of even 16 bytes would show up as > 3 MB
     expect(grew).to.be.lessThan(3_000_000);
   });
