@@ -73,7 +73,7 @@ export class NeighTable {
   private updated: Float64Array;
   private used: Float64Array;
   private confirmed: Float64Array;
-  /** Source address of the last packet queued on an INCOMPLETE entry (arp_queue's tail). */
+  /** Source address of the packet resolve() last refused (the first probe goes out before enqueue() queues it). */
   private qSaddr: Uint32Array;
   private qSaddrSet: Uint8Array;
   private count4 = 0;
@@ -244,7 +244,7 @@ export class NeighTable {
    * neigh_resolve_output / __neigh_event_send for a packet to next hop
    * a[i..] on `link` whose source address is src[si..] (null for none): the
    * MAC to send to, written to out[0..6) (true), or false when the next hop
-   * is not resolved (probing starts; the caller drops the packet).
+   * is not resolved (probing starts; the caller queues the packet with enqueue()).
    */
   resolve(
     af: number,
