@@ -11,7 +11,11 @@ import { listScenarios } from './run.js';
 describe('docs/fidelity.md', () => {
   const doc = readFileSync('docs/fidelity.md', 'utf8');
   // table rows (prettier pads the cells)
-  const cells = (l: string): string[] => l.split('|').slice(1, -1).map((c) => c.trim());
+  const cells = (l: string): string[] =>
+    l
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
   const rows = doc
     .split('\n')
     .filter((l) => /^\| [a-z][a-z0-9-]* +\|/.test(l) && !l.startsWith('| scenario'));
