@@ -127,7 +127,7 @@ export class DropEntryDefense {
     const period = DEFENSE_PERIOD_MS;
     // the last tick due by nowMs, and the first one worth running
     const last = Math.floor(nowMs / period) * period;
-    if (sysctl.vs('drop_entry') === 0) {
+    if (sysctl.dropEntry === 0) {
       this.on = false;
       this.nextMs = last + period;
       return;
@@ -157,7 +157,7 @@ export class DropEntryDefense {
     const { conns, sysctl } = this.env;
     const cap = conns.maxConns;
     const nomem = cap > 0 && cap - conns.size < sysctl.vs('amemthresh');
-    const mode = sysctl.vs('drop_entry');
+    const mode = sysctl.dropEntry;
     if (mode === 0) this.on = false;
     else if (mode === 3) this.on = true;
     else if (nomem) {
