@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { Replay } from '../../src/replay/engine.js';
-import { listConns } from '../../src/replay/listing.js';
+import { listState } from '../../src/replay/listing.js';
 import { runIpvsadmListing } from '../../src/control/ipvsadm/index.js';
 import { compareFrames, connsLines, readPcap } from './compare.js';
 
@@ -73,7 +73,7 @@ export async function runScenario(dir: string): Promise<ScenarioResult> {
         ? compareFrames(readPcap(path.join(exp, f)), readPcap(act))
         : [`missing ${f}`];
     }
-    const state = { ipvs: replay.director.ipvs, conns: listConns(replay.director) };
+    const state = listState(replay.director);
     const listing = (args: string[]): string => runIpvsadmListing(args, state).stdout;
     const cmp = (file: string, actual: string, norm: (t: string) => string[]): void => {
       const p = path.join(exp, file);
