@@ -20,7 +20,7 @@ import { DirectorEnv, type FrameSink, NullSink } from './env.js';
 import { Fib } from './fib.js';
 import { IpvsCore } from './core.js';
 import { Xmit } from './xmit.js';
-import { HostStack } from './stack_min.js';
+import { HostStack } from './stack/stack.js';
 import { Verdict, Hook, type HostStackApi } from './hooks.js';
 import { Stats, type Service, type Dest } from './service.js';
 import { EST_PERIOD_MS } from './est.js';

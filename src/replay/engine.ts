@@ -338,6 +338,8 @@ export class Replay {
       // timed commands after the last frame
       while (this.timedNext < this.script.timed.length)
         this.applyCommand(this.script.timed[this.timedNext++]);
+      // fragments still held never complete
+      d.stack.flush();
     }
     this.onProgress?.(this.bytesRead(), this.framesRead);
     void env;
