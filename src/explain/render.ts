@@ -39,7 +39,7 @@ function withQuotient(text: string): string {
 }
 
 /** Width of the step-kind column. */
-const KIND_W = 9;
+const KIND_W = 10;
 /** Width of the field-name column. */
 const NAME_W = 18;
 

@@ -112,7 +112,7 @@ function maskOf(plen: number): number {
 
 function sameNet(a: number, b: number, plen: number): boolean {
   const m = maskOf(plen);
-  return ((a & m) >>> 0) === ((b & m) >>> 0);
+  return (a & m) >>> 0 === (b & m) >>> 0;
 }
 
 export function ip4(w: number): string {
@@ -158,6 +158,8 @@ export class LabHost {
   /** Learned path MTUs (ICMP fragmentation needed) per destination. */
   private readonly pmtu = new Map<number, number>();
   private ipId: number;
+  /** The first decapsulation was noted (the later ones are alike). */
+  private decapNoted = false;
 
   constructor(cfg: HostConfig, sim: Sim, rng: Rng, note: NoteSink) {
     this.name = cfg.name;
@@ -348,9 +350,11 @@ export class LabHost {
           return;
         }
         if (payload.length >= 20) {
-          this.log(
-            `decapsulates the IPIP packet from ${ip4(src)}: the inner packet ${ip4(rd32(payload, 12))} → ${ip4(rd32(payload, 16))} is received on tunl0`,
-          );
+          if (!this.decapNoted)
+            this.log(
+              `decapsulates the IPIP packet from ${ip4(src)}: the inner packet ${ip4(rd32(payload, 12))} → ${ip4(rd32(payload, 16))} is received on tunl0 (and so on for every tunnelled packet)`,
+            );
+          this.decapNoted = true;
           this.ipRcv('tunl0', payload.slice());
         }
         return;
@@ -437,7 +441,14 @@ export class LabHost {
       e.queue.push(pkt);
       return;
     }
-    const ne: NeighEntry = { mac: 0, state: 'incomplete', updated: this.sim.now, probes: 0, ifc: r.ifc, queue: [pkt] };
+    const ne: NeighEntry = {
+      mac: 0,
+      state: 'incomplete',
+      updated: this.sim.now,
+      probes: 0,
+      ifc: r.ifc,
+      queue: [pkt],
+    };
     this.neigh.set(r.nextHop, ne);
     this.solicit(r.nextHop, ne, rd32(pkt, 12));
   }
@@ -493,4 +504,3 @@ export class LabHost {
 export function arpDelay(rng: Rng): number {
   return 0.005 + (rng.next32() % 51) / 1000;
 }
-

@@ -13,7 +13,7 @@
  * .1, real servers .2 and .3).
  */
 import { Rng } from '../../ipvs/env.js';
-import { IpAddr } from '../../wire/addr.js';
+import { IpAddr, macToString } from '../../wire/addr.js';
 import { runIpvsadmListing } from '../../control/ipvsadm/index.js';
 import { listState } from '../../replay/listing.js';
 import { Sim, Switch, type WireFrame, type Nic } from './net.js';
@@ -86,6 +86,8 @@ export interface LabResult {
   notes: LabNote[];
   /** `ipvsadm -Ln` at the end. */
   listing: string;
+  /** Who the client's ARP entry for the VIP points to at the end (`director`, `rs1`, …), null when it has none. */
+  vipArpOwner: string | null;
   /** MAC → host name (for the hop table). */
   macNames: Map<number, string>;
   /** Every frame seen by each interface (sent or received), per `host-ifname`, for --pcap-dir. */
@@ -115,27 +117,33 @@ interface Topology {
 
 /** The director's set-up of the guide for `mode`. */
 export function defaultDirectorSetup(mode: LabMode): string {
+  const mac = (a: string): string => macToString(labMac(a));
   if (mode === 'nat')
     return [
       '# LVS-NAT director: eth0 on the clients’ network with the VIP, eth1 on the real servers’ network',
-      `ip link set eth0 address 52:54:00:a8:01:01`,
+      `ip link set eth0 address ${mac('192.168.1.1')}`,
       'ip addr add 192.168.1.1/24 dev eth0',
       'ip addr add 192.168.1.100/24 dev eth0',
-      `ip link set eth1 address 52:54:00:a8:02:01`,
+      `ip link set eth1 address ${mac('192.168.2.1')}`,
       'ip addr add 192.168.2.1/24 dev eth1',
       'sysctl -w net.ipv4.ip_forward=1',
+      '# the real servers’ MACs, as a health checker would have resolved them (docs/real-servers.md)',
+      `ip neigh add 192.168.2.2 lladdr ${mac('192.168.2.2')} dev eth1`,
+      `ip neigh add 192.168.2.3 lladdr ${mac('192.168.2.3')} dev eth1`,
       'ipvsadm -A -t 192.168.1.100:80 -s rr',
       'ipvsadm -a -t 192.168.1.100:80 -r 192.168.2.2:80 -m',
       'ipvsadm -a -t 192.168.1.100:80 -r 192.168.2.3:80 -m',
       '',
     ].join('\n');
   const n = mode === 'dr' ? 40 : 84;
-  const macNet = n.toString(16).padStart(2, '0');
   return [
     `# LVS-${mode === 'dr' ? 'DR' : 'TUN'} director: one interface, the VIP as a second address`,
-    `ip link set eth0 address 52:54:00:19:${macNet}:01`,
+    `ip link set eth0 address ${mac(`172.25.${n}.1`)}`,
     `ip addr add 172.25.${n}.1/24 dev eth0`,
     `ip addr add 172.25.${n}.100/24 dev eth0`,
+    '# the real servers’ MACs, as a health checker would have resolved them (docs/real-servers.md)',
+    `ip neigh add 172.25.${n}.2 lladdr ${mac(`172.25.${n}.2`)} dev eth0`,
+    `ip neigh add 172.25.${n}.3 lladdr ${mac(`172.25.${n}.3`)} dev eth0`,
     `ipvsadm -A -t 172.25.${n}.100:80 -s rr`,
     `ipvsadm -a -t 172.25.${n}.100:80 -r 172.25.${n}.2:80 ${mode === 'dr' ? '-g' : '-i'}`,
     `ipvsadm -a -t 172.25.${n}.100:80 -r 172.25.${n}.3:80 ${mode === 'dr' ? '-g' : '-i'}`,
@@ -217,7 +225,10 @@ function topology(o: Required<Omit<LabOptions, 'setupText' | 'setupFile' | 'uplo
     `sysctl -w net.ipv4.conf.all.arp_announce=${o.arpAnnounce}`,
   );
   if (o.mode === 'tun')
-    prep.push(`sysctl -w net.ipv4.conf.all.rp_filter=${o.rpFilter}`, `sysctl -w net.ipv4.conf.tunl0.rp_filter=${o.rpFilter}`);
+    prep.push(
+      `sysctl -w net.ipv4.conf.all.rp_filter=${o.rpFilter}`,
+      `sysctl -w net.ipv4.conf.tunl0.rp_filter=${o.rpFilter}`,
+    );
   return {
     title: o.mode === 'dr' ? 'LVS-DR' : 'LVS-TUN',
     vip,
@@ -365,7 +376,9 @@ export function runLab(opts: LabOptions): LabResult {
   });
   for (const s of servers) hosts.push(describeHost(s));
   if (router) hosts.push(describeHost(router));
+  const vipMac = client.neighbour(vip);
   return {
+    vipArpOwner: vipMac === null ? null : (macNames.get(vipMac) ?? macToString(vipMac)),
     mode: o.mode,
     title: topo.title,
     vip: topo.vip,

@@ -122,7 +122,7 @@ export function hopRows(r: LabResult): HopRow[] {
 }
 
 function pad(s: string, n: number): string {
-  return s.length >= n ? s + ' ' : s.padEnd(n);
+  return s.padEnd(n);
 }
 
 /** The report as text. */
@@ -130,7 +130,7 @@ export function labText(r: LabResult): string {
   const out: string[] = [];
   out.push(`${r.title} lab, VIP ${r.vip}`);
   for (const h of r.hosts) out.push(`  ${pad(h.name, 9)} ${h.role.padEnd(12)} ${h.interfaces.join('; ')}`);
-  out.push('', "director set-up:");
+  out.push('', 'director set-up:');
   for (const l of r.directorSetup.split('\n')) if (l.trim()) out.push(`  ${l}`);
   out.push('', 'real servers:');
   for (const l of r.realServerPrep) out.push(`  ${l}`);
@@ -138,12 +138,10 @@ export function labText(r: LabResult): string {
   for (const q of r.requests) {
     out.push('');
     const what = q.upload ? `POST ${q.upload} bytes to` : 'GET';
-    const result = q.ok
-      ? `answered by ${q.answeredBy}`
-      : `no answer: ${q.reason}`;
+    const result = q.ok ? `answered by ${q.answeredBy}` : `no answer: ${q.reason}`;
     out.push(`request ${q.n}: ${what} http://${r.vip}/ from client port ${q.clientPort}: ${result}`);
     out.push(
-      `  ${pad('ms', 8)} ${pad('hop', 20)} ${pad('leg', 8)} ${pad('src MAC', 17)} ${pad('dst MAC', 17)} ${pad('src IP:port', 21)} ${pad('dst IP:port', 21)} what`,
+      `  ${pad('t (ms)', 8)} ${pad('hop', 20)} ${pad('leg', 8)} ${pad('src MAC', 17)} ${pad('dst MAC', 17)} ${pad('src IP:port', 21)} ${pad('dst IP:port', 21)} what`,
     );
     const mine = rows.filter((x) => x.request === q.n);
     const notes = r.notes.filter((x) => {
@@ -154,7 +152,7 @@ export function labText(r: LabResult): string {
     let i = 0;
     let j = 0;
     while (i < mine.length || j < notes.length) {
-      if (j >= notes.length || (i < mine.length && mine[i].t <= notes[j].t)) {
+      if (j >= notes.length || (i < mine.length && mine[i].t < notes[j].t)) {
         const x = mine[i++];
         out.push(
           `  ${pad(x.t.toFixed(3), 8)} ${pad(`${x.from} → ${x.to}`, 20)} ${pad(x.leg, 8)} ${pad(x.srcMac, 17)} ${pad(x.dstMac, 17)} ${pad(x.src, 21)} ${pad(x.dst, 21)} ${x.what}`,
@@ -166,6 +164,10 @@ export function labText(r: LabResult): string {
     }
   }
   out.push('', `answers: ${r.requests.map((q) => q.answeredBy ?? '-').join(', ')}`);
+  if (r.vipArpOwner && r.vipArpOwner !== 'director')
+    out.push(
+      `the client's ARP entry for ${r.vip} points to ${r.vipArpOwner}, not to the director: its requests go straight to ${r.vipArpOwner}, the director never sees them`,
+    );
   out.push('', 'ipvsadm -Ln on the director afterwards:');
   for (const l of r.listing.split('\n')) if (l) out.push(`  ${l}`);
   return out.join('\n') + '\n';
@@ -184,6 +186,7 @@ export function labJson(r: LabResult): object {
     hops: hopRows(r),
     notes: r.notes,
     listing: r.listing,
+    vipArpOwner: r.vipArpOwner,
   };
 }
 

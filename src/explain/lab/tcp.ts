@@ -459,11 +459,22 @@ export class TcpStack {
       );
       return;
     }
-    this.host.log(`answers a ${what} segment from ${ip4(src)}:${sport} with RST: it belongs to no connection`);
+    this.host.log(
+      `answers a ${what} segment from ${ip4(src)}:${sport} with RST: it belongs to no connection`,
+    );
     const rstSeq = flags & TcpFlag.ACK ? ack : 0;
     const rstFlags = flags & TcpFlag.ACK ? TcpFlag.RST : TcpFlag.RST | TcpFlag.ACK;
     const rstAck = seqAdd(seq, len + (flags & TcpFlag.SYN ? 1 : 0) + (flags & TcpFlag.FIN ? 1 : 0));
-    this.emit(dst, dport, src, sport, rstSeq, rstFlags & TcpFlag.ACK ? rstAck : 0, rstFlags, new Uint8Array(0));
+    this.emit(
+      dst,
+      dport,
+      src,
+      sport,
+      rstSeq,
+      rstFlags & TcpFlag.ACK ? rstAck : 0,
+      rstFlags,
+      new Uint8Array(0),
+    );
   }
 
   private send(c: Conn, seq: number, flags: number, payload: Uint8Array, options?: Uint8Array): void {

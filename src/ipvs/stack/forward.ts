@@ -27,6 +27,7 @@
  * output.
  */
 import type { DirectorEnv } from '../env.js';
+import { TraceKind, fmtAddr } from '../trace.js';
 import type { HostStack } from './stack.js';
 import { Fate, Reason } from '../verdict.js';
 import { Hook, Verdict } from '../hooks.js';
@@ -107,6 +108,12 @@ export class Forwarder {
       return;
     }
     ipv4DecTtl(b, l3);
+    if (env.tracer)
+      env.tracer.step(
+        TraceKind.FORWARD,
+        `FORWARD: routed toward ${fmtAddr(4, info.daddr)} out of ${env.fib.linkName[r.link]}, TTL ${b[l3 + 8] + 1} → ${b[l3 + 8]}; IPVS's hooks look at it at FORWARD`,
+        { link: env.fib.linkName[r.link] },
+      );
     if (skb.inLink === r.link && cfg.sendRedirects[r.link] && !this.sourceRouted()) {
       if (this.senderOnLink(info.saddr[0], skb.inLink)) this.redirect4(r);
     }

@@ -23,6 +23,8 @@
  *   same fast/slow rule.
  */
 import type { DirectorEnv } from '../env.js';
+import { TraceKind, fmtAddr } from '../trace.js';
+import { readMac, macToString } from '../../wire/addr.js';
 import type { FibResult } from '../fib.js';
 import type { HostStack } from './stack.js';
 import { rd16, rd32, wr16, wr32 } from '../../wire/bytes.js';
@@ -89,7 +91,25 @@ export class Output {
         dst[w] = rd32(ipBuf, ipOff + 24 + 4 * w);
       }
     }
-    if (!this.nextHopMac(af, route, link)) return Out.UNRESOLVED;
+    if (!this.nextHopMac(af, route, link)) {
+      if (env.tracer)
+        env.tracer.step(
+          TraceKind.OUTPUT,
+          `next hop ${fmtAddr(af, route.nextHop)} on ${env.fib.linkName[link]} is not resolved: the director asks for it (ARP/ND) and drops the packet (the simulator does not queue it; Linux would send it once answered)`,
+          { nextHop: fmtAddr(af, route.nextHop), link: env.fib.linkName[link] },
+        );
+      return Out.UNRESOLVED;
+    }
+    if (env.tracer)
+      env.tracer.step(
+        TraceKind.OUTPUT,
+        `POSTROUTING: out of ${env.fib.linkName[link]} to next hop ${fmtAddr(af, route.nextHop)} at ${macToString(readMac(this.dmac, 0))}`,
+        {
+          link: env.fib.linkName[link],
+          nextHop: fmtAddr(af, route.nextHop),
+          mac: macToString(readMac(this.dmac, 0)),
+        },
+      );
 
     let mtu = route.mtu;
     if (!this.forwarding) mtu = this.stack.pmtu.mtu(af, dst, 0, mtu);
