@@ -84,7 +84,8 @@ export class Director implements SetupTarget {
       () => this.env.rng.next32(),
       this.sysctl,
     );
-    this.conns = new ConnTable({ maxConns: opts.maxConns ?? 0 });
+    // room for a busy replay from the start (growth copies every column)
+    this.conns = new ConnTable({ maxConns: opts.maxConns ?? 0, initialCapacity: 65536 });
     const env = this.env;
     this.ops = new ConnOps({
       ipvs: this.ipvs,

@@ -9,7 +9,7 @@
  * answer by writing into the reused `FibResult`.
  */
 import type { Host } from './host.js';
-import { KeyIndex } from './stack/keyindex.js';
+import { KeyIndex } from './keyindex.js';
 
 /** Result of a route lookup (one instance per caller, reused). */
 export class FibResult {
@@ -53,10 +53,16 @@ export class Fib {
   addrSecondary: Uint8Array = new Uint8Array(0);
 
   // local addresses (and IPv4 prefixes made local by an address on lo)
-  private local4 = new Set<number>();
+  /**
+   * IPv4 local and broadcast addresses in open-addressed word indexes: a
+   * Set<number> would box every address above 2^30 on each lookup.
+   */
+  private local4 = new KeyIndex(1, 4);
   private loNet4 = new Uint32Array(0);
   private loMask4 = new Uint32Array(0);
-  private broadcast4 = new Set<number>();
+  private broadcast4 = new KeyIndex(1, 4);
+  /** Scratch key for the word indexes. */
+  private readonly key1 = new Uint32Array(1);
   private local6: Uint32Array = new Uint32Array(0);
   private local6Count = 0;
 
@@ -78,7 +84,6 @@ export class Fib {
   private r6Count = 0;
 
   // neighbours
-  private neigh4 = new Map<number, number>(); // ip word -> index
   private n4Mac = new Float64Array(0);
   /** (address, link) -> entry, without boxing: Map keys above 2^30 are heap numbers in V8. */
   private n4Index = new KeyIndex(2, 4);
@@ -118,14 +123,19 @@ export class Fib {
     });
     const l6: number[] = [];
     for (const a of host.localAddresses()) {
-      if (a.af === 4) f.local4.add(a.w0);
-      else l6.push(a.w0, a.w1, a.w2, a.w3);
+      if (a.af === 4) {
+        f.key1[0] = a.w0;
+        if (f.local4.find(f.key1, 0) < 0) f.local4.insert(f.key1, 0, 0);
+      } else l6.push(a.w0, a.w1, a.w2, a.w3);
     }
     f.local6 = Uint32Array.from(l6);
     const lo = host.loopbackAddrs.filter((a) => a.addr.af === 4 && a.plen < 32);
     f.loMask4 = Uint32Array.from(lo.map((a) => (a.plen === 0 ? 0 : (~0 << (32 - a.plen)) >>> 0)));
     f.loNet4 = Uint32Array.from(lo.map((a, i) => (a.addr.w0 & f.loMask4[i]) >>> 0));
-    f.broadcast4 = new Set([0xffffffff, ...host.subnetBroadcasts()]);
+    for (const b of [0xffffffff, ...host.subnetBroadcasts()]) {
+      f.key1[0] = b;
+      if (f.broadcast4.find(f.key1, 0) < 0) f.broadcast4.insert(f.key1, 0, 0);
+    }
     f.local6Count = l6.length / 4;
 
     const routes = host.allRoutes().slice(0, MAX_ROUTES);
@@ -177,7 +187,6 @@ export class Fib {
     f.n4Link = new Int32Array(n4.length);
     f.n4Index = new KeyIndex(2, Math.max(4, n4.length));
     n4.forEach((n, i) => {
-      f.neigh4.set(n.w, i);
       f.n4Key[0] = n.w;
       f.n4Key[1] = n.link;
       if (f.n4Index.find(f.n4Key, 0) < 0) f.n4Index.insert(f.n4Key, 0, i);
@@ -199,7 +208,8 @@ export class Fib {
   /** Is the IPv4 address (word) one of the director's own? */
   isLocal4(w: number): boolean {
     const a = w >>> 0;
-    if (this.local4.has(a)) return true;
+    this.key1[0] = a;
+    if (this.local4.find(this.key1, 0) >= 0) return true;
     for (let i = 0; i < this.loNet4.length; i++)
       if ((a & this.loMask4[i]) >>> 0 === this.loNet4[i]) return true;
     return false;
@@ -207,7 +217,8 @@ export class Fib {
 
   /** Limited or subnet-directed IPv4 broadcast address of one of the links. */
   isBroadcast4(w: number): boolean {
-    return this.broadcast4.has(w >>> 0);
+    this.key1[0] = w;
+    return this.broadcast4.find(this.key1, 0) >= 0;
   }
 
   /** Is the IPv6 address at a[i..i+3] one of the director's own? */
@@ -344,9 +355,10 @@ export class Fib {
    */
   neighbour(af: number, a: Uint32Array, i: number, link: number): number {
     if (af === 4) {
-      const k = this.neigh4.get(a[i] >>> 0);
-      if (k === undefined || this.n4Link[k] !== link) return -1;
-      return this.n4Mac[k];
+      this.n4Key[0] = a[i];
+      this.n4Key[1] = link;
+      const k = this.n4Index.find(this.n4Key, 0);
+      return k < 0 ? -1 : this.n4Mac[k];
     }
     const n = this.n6Addr;
     for (let k = 0; k < this.n6Count; k++) {

@@ -113,6 +113,12 @@ export class Dest {
   schedData: unknown = null;
   /** Position in a scheduler's load index, maintained by the scheduler. */
   schedSlot = -1;
+  /**
+   * MTU of the route to this real server as cached at its last transmit
+   * (dest->dest_dst): a learned path MTU reaches it only at the next
+   * transmit, as the kernel's cached route goes stale then. 0: none yet.
+   */
+  dstMtu = 0;
 
   constructor(id: number, svc: Service, af: Af, addr: IpAddr, port: number) {
     this.id = id;

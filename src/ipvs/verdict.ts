@@ -72,6 +72,8 @@ export const Reason = {
   FRAG_MEM_LIMIT: 38,
   /** A fragment whose bytes the queue already holds (dropped, the queue kept). */
   FRAG_DUPLICATE: 39,
+  /** IPVS needs the whole transport header (TCP 20, UDP 8, SCTP 16 bytes) in the packet: a first fragment that lacks it is dropped. */
+  IPVS_L4_HEADER_MISSING: 40,
 } as const;
 
 export const REASON_NAMES: readonly string[] = [
@@ -115,6 +117,7 @@ export const REASON_NAMES: readonly string[] = [
   'icmp-rate-limited',
   'fragment-memory-limit',
   'fragment-duplicate',
+  'ipvs-l4-header-missing',
 ];
 
 export const REASON_COUNT = REASON_NAMES.length;

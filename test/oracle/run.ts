@@ -21,9 +21,17 @@ export interface ScenarioResult {
   ok: boolean;
 }
 
-export const SCENARIO_SETS = ['scenarios', 'extra'].map((s) =>
-  path.join(path.dirname(new URL(import.meta.url).pathname), s),
-);
+const HERE = path.dirname(new URL(import.meta.url).pathname);
+
+/**
+ * The scenario sets: the shared golden cases, the project's own (extra/), and
+ * the scheduler scenarios the scheduler tests also replay (test/ipvs/sched/scenarios).
+ */
+export const SCENARIO_SETS = [
+  path.join(HERE, 'scenarios'),
+  path.join(HERE, 'extra'),
+  path.join(HERE, '..', 'ipvs', 'sched', 'scenarios'),
+];
 
 /** Every scenario directory (with a setup and expected/) of the vendored sets. */
 export function listScenarios(): string[] {

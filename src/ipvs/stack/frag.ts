@@ -50,7 +50,7 @@ import { Skb } from '../skb.js';
 import { PacketInfo, parseIp } from '../../wire/parse.js';
 import { rd16, rd32, wr16 } from '../../wire/bytes.js';
 import { ipv4HeaderChecksum } from '../../wire/checksum.js';
-import { KeyIndex, EntryPool, growF64, growI32, growU8 } from './keyindex.js';
+import { KeyIndex, EntryPool, growF64, growI32, growU8 } from '../keyindex.js';
 
 /** Defrag users (the kernel's enum ip_defrag_users, as far as the director has them). */
 export const FragUser = {

@@ -22,7 +22,7 @@
  */
 import type { DirectorEnv } from '../env.js';
 import type { StackConfig, NeighParms } from './config.js';
-import { KeyIndex, EntryPool, growF64, growI32, growU32, growU8 } from './keyindex.js';
+import { KeyIndex, EntryPool, growF64, growI32, growU32, growU8 } from '../keyindex.js';
 import { selectAddr4, isAddrOnLink6 } from './addrsel.js';
 import { writeMac } from '../../wire/addr.js';
 import { wr16, wr32, rd32 } from '../../wire/bytes.js';

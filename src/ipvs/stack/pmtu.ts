@@ -8,7 +8,7 @@
  */
 import type { DirectorEnv } from '../env.js';
 import type { StackConfig } from './config.js';
-import { KeyIndex, EntryPool, growF64, growU32, growU8 } from './keyindex.js';
+import { KeyIndex, EntryPool, growF64, growU32, growU8 } from '../keyindex.js';
 
 const IPV6_MIN_MTU = 1280;
 

@@ -16,7 +16,7 @@
  */
 import { Rng } from '../env.js';
 import { HZ } from './config.js';
-import { KeyIndex, EntryPool, growF64, growI32 } from './keyindex.js';
+import { KeyIndex, EntryPool, growF64, growI32 } from '../keyindex.js';
 
 /** XRLIM_BURST_FACTOR: a peer saves up to six messages. */
 const XRLIM_BURST_FACTOR = 6;

@@ -7,6 +7,7 @@ import { rd16, rd32 } from '../../../src/wire/bytes.js';
 import { ipv4HeaderChecksumOk } from '../../../src/wire/checksum.js';
 import { IpAddr } from '../../../src/wire/addr.js';
 import { truesizeOf } from '../../../src/ipvs/stack/frag.js';
+import { REASON_COUNT } from '../../../src/ipvs/verdict.js';
 
 /** A UDP datagram (8 + n bytes of payload) and its IPv4 fragments cut at the given data offsets. */
 function fragments4(
@@ -105,7 +106,7 @@ describe('stack/frag: IPv4 reassembly (ip_defrag)', () => {
     expect(feed(b, over)).to.deep.equal([false, 'dropped', 'fragment-bad']);
     expect(b.stack.frag.queues).to.equal(0);
     expect(b.env.fates.fates[4]).to.equal(0); // the held first fragment was released ...
-    expect(b.env.fates.byReason[3 * 40 + 16]).to.equal(2); // ... to dropped/fragment-bad, with the overlapping one
+    expect(b.env.fates.byReason[3 * REASON_COUNT + 16]).to.equal(2); // ... to dropped/fragment-bad, with the overlapping one
   });
 
   it('a last fragment that disagrees with the known end kills the queue', () => {
@@ -142,7 +143,7 @@ describe('stack/frag: IPv4 reassembly (ip_defrag)', () => {
     // the quote starts with the first fragment's header: MF set, offset 0
     expect(rd16(f, 42 + 6)).to.equal(0x2000);
     expect(b.env.fates.fates[4]).to.equal(-2 + 2); // released ...
-    expect(b.env.fates.byReason[3 * 40 + 15]).to.equal(2); // ... to dropped/fragment-incomplete
+    expect(b.env.fates.byReason[3 * REASON_COUNT + 15]).to.equal(2); // ... to dropped/fragment-incomplete
     expect(b.stack.frag.queues).to.equal(0);
   });
 
@@ -188,7 +189,7 @@ describe('stack/frag: IPv4 reassembly (ip_defrag)', () => {
     for (let i = 0; i < 65; i++) feed(b, fragments4(2000, [1000], { id: 1000 + i }).frames[0]);
     // the second half of id 1 now finds a fresh queue: not complete
     expect(feed(b, first[1])).to.deep.equal([false, 'held', 'none']);
-    expect(b.env.fates.byReason[3 * 40 + 15]).to.equal(1);
+    expect(b.env.fates.byReason[3 * REASON_COUNT + 15]).to.equal(1);
   });
 
   it('re-fragments with the original split when it fits, else cuts (MTU - 20) & ~7 with MTU capped at the largest fragment', () => {
