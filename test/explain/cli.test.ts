@@ -159,6 +159,7 @@ describe('lab command', () => {
         'hosts',
         'listing',
         'mode',
+        'network',
         'notes',
         'realServerPrep',
         'requests',

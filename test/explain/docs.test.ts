@@ -34,7 +34,9 @@ describe('docs', () => {
       '<!-- generated: ipvs-sim lab dr --requests 1 | head -n 1 -->\n```text\nold\n```\n<!-- end -->\n';
     const fresh = await regenerate(text);
     expect(fresh).to.not.equal(text);
-    expect(fresh).to.contain('$ ipvs-sim lab dr --requests 1 | head -n 1\nLVS-DR lab, VIP 172.25.40.100\n');
+    expect(fresh).to.contain(
+      '$ ipvs-sim lab dr --requests 1 | head -n 1\nLVS-DR lab: one LAN, 172.25.40.0/24, VIP 172.25.40.100\n',
+    );
     expect(await regenerate(fresh)).to.equal(fresh);
   });
 

@@ -76,6 +76,8 @@ export interface LabNote {
 export interface LabResult {
   mode: LabMode;
   title: string;
+  /** The networks, in words. */
+  network: string;
   vip: string;
   hosts: LabHostInfo[];
   directorSetup: string;
@@ -381,6 +383,7 @@ export function runLab(opts: LabOptions): LabResult {
     vipArpOwner: vipMac === null ? null : (macNames.get(vipMac) ?? macToString(vipMac)),
     mode: o.mode,
     title: topo.title,
+    network: topo.net,
     vip: topo.vip,
     hosts,
     directorSetup: setupText,

@@ -128,7 +128,7 @@ function pad(s: string, n: number): string {
 /** The report as text. */
 export function labText(r: LabResult): string {
   const out: string[] = [];
-  out.push(`${r.title} lab, VIP ${r.vip}`);
+  out.push(`${r.title} lab: ${r.network}, VIP ${r.vip}`);
   for (const h of r.hosts) out.push(`  ${pad(h.name, 9)} ${h.role.padEnd(12)} ${h.interfaces.join('; ')}`);
   out.push('', 'director set-up:');
   for (const l of r.directorSetup.split('\n')) if (l.trim()) out.push(`  ${l}`);
@@ -178,6 +178,7 @@ export function labJson(r: LabResult): object {
   return {
     mode: r.mode,
     title: r.title,
+    network: r.network,
     vip: r.vip,
     hosts: r.hosts,
     directorSetup: r.directorSetup,

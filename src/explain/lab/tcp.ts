@@ -319,10 +319,7 @@ export class TcpStack {
       c.retries = 0;
       if (c.sndUna === c.sndNxt) c.timerGen++;
     }
-    if (c.finSent && c.sndUna === c.sndNxt) {
-      if (c.state === 'LAST_ACK') this.complete(c);
-      else if (c.state === 'FIN_WAIT') c.state = 'FIN_WAIT';
-    }
+    if (c.finSent && c.sndUna === c.sndNxt && c.state === 'LAST_ACK') this.complete(c);
   }
 
   private dataIn(c: Conn): void {
