@@ -10,7 +10,9 @@ import { listScenarios } from './run.js';
 
 describe('docs/fidelity.md', () => {
   const doc = readFileSync('docs/fidelity.md', 'utf8');
-  const rows = doc.split('\n').filter((l) => /^\| [a-z][a-z0-9-]* +\|/.test(l) && !l.startsWith('| scenario'));
+  const rows = doc
+    .split('\n')
+    .filter((l) => /^\| [a-z][a-z0-9-]* +\|/.test(l) && !l.startsWith('| scenario'));
 
   it('lists every oracle scenario exactly once', () => {
     const listed = rows.map((r) => r.split('|')[1].trim()).sort();
