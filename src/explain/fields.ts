@@ -26,6 +26,7 @@ import {
   GueRepr,
   GreRepr,
   type LayerRepr,
+  type ParsedPacket,
 } from '../wire/repr.js';
 
 /** One header field: its name and its value as text. */
@@ -121,8 +122,24 @@ function f(name: string, value: string | number): Field {
 
 /** Options for decodeFrame. */
 export interface DecodeOptions {
-  /** UDP destination port that carries GUE (the tunnel port of a GUE real server), 0 for none. */
-  guePort?: number;
+  /** UDP destination ports that carry GUE (the tunnel ports of GUE real servers). */
+  guePorts?: readonly number[];
+}
+
+/**
+ * parsePacket, decoding GUE when the (outer) UDP destination port is one of
+ * `guePorts` (parsePacket takes one port: the frame's own is found first).
+ */
+function parse(b: Uint8Array, link: 'ethernet' | 'ip', guePorts: readonly number[]): ParsedPacket {
+  const plain = parsePacket(b, 0, b.length, { link });
+  if (guePorts.length === 0) return plain;
+  const udp = plain.layers.find((l): l is UdpRepr => l instanceof UdpRepr);
+  if (!udp || !guePorts.includes(udp.dport)) return plain;
+  try {
+    return parsePacket(b, 0, b.length, { link, guePort: udp.dport });
+  } catch {
+    return plain;
+  }
 }
 
 /**
@@ -131,13 +148,18 @@ export interface DecodeOptions {
  * "undecoded" saying why.
  */
 export function decodeFrame(b: Uint8Array, opts: DecodeOptions = {}): Layer[] {
-  return decodeBytes(b, 'ethernet', '', opts.guePort ?? 0);
+  return decodeBytes(b, 'ethernet', '', opts.guePorts ?? []);
 }
 
-function decodeBytes(b: Uint8Array, link: 'ethernet' | 'ip', prefix: string, guePort: number): Layer[] {
+function decodeBytes(
+  b: Uint8Array,
+  link: 'ethernet' | 'ip',
+  prefix: string,
+  guePorts: readonly number[],
+): Layer[] {
   let parsed;
   try {
-    parsed = parsePacket(b, 0, b.length, { link, guePort });
+    parsed = parse(b, link, guePorts);
   } catch (e) {
     return [{ name: `${prefix}undecoded`, fields: [f('reason', (e as Error).message)] }];
   }
@@ -153,7 +175,7 @@ function decodeBytes(b: Uint8Array, link: 'ethernet' | 'ip', prefix: string, gue
   const last = parsed.layers[parsed.layers.length - 1];
   if ((last instanceof IcmpRepr || last instanceof Icmpv6Repr) && payload.length >= 20 && isErrorType(last)) {
     // the quoted packet of an ICMP error, as far as it goes
-    out.push(...decodeBytes(payload, 'ip', 'quoted ', 0));
+    out.push(...decodeBytes(payload, 'ip', 'quoted ', []));
   } else if (payload.length > 0 || parsed.layers.some((x) => x instanceof TcpRepr || x instanceof UdpRepr)) {
     out.push({ name: `${prefix}payload`, fields: [f('length', payload.length)] });
   }
@@ -309,7 +331,7 @@ function layerFields(
 export function summarizeFrame(b: Uint8Array, opts: DecodeOptions = {}): FrameSummary {
   let parsed;
   try {
-    parsed = parsePacket(b, 0, b.length, { guePort: opts.guePort ?? 0 });
+    parsed = parse(b, 'ethernet', opts.guePorts ?? []);
   } catch (e) {
     return { what: 'malformed', text: `malformed frame (${(e as Error).message})` };
   }
@@ -384,7 +406,7 @@ export interface PacketIdentity {
 export function packetIdentity(b: Uint8Array, opts: DecodeOptions = {}): PacketIdentity | null {
   let parsed;
   try {
-    parsed = parsePacket(b, 0, b.length, { guePort: opts.guePort ?? 0 });
+    parsed = parse(b, 'ethernet', opts.guePorts ?? []);
   } catch {
     return null;
   }

@@ -32,7 +32,7 @@ export class ExplainRecorder implements Tracer, SchedTrace, FrameSink {
   private readonly director: Director;
   private readonly filter: FrameFilter;
   private readonly onEvent: (e: ExplainEvent) => void;
-  private readonly guePort: number;
+  private readonly guePorts: number[];
   /** The frame being processed (1-based), 0 between frames, -1 after the end. */
   private frame = 0;
   private selected = false;
@@ -45,9 +45,9 @@ export class ExplainRecorder implements Tracer, SchedTrace, FrameSink {
     this.director = director;
     this.filter = filter;
     this.onEvent = onEvent;
-    let gue = 0;
-    for (const s of director.ipvs.services) for (const d of s.dests) if (d.tunPort) gue = d.tunPort;
-    this.guePort = gue;
+    const gue = new Set<number>();
+    for (const s of director.ipvs.services) for (const d of s.dests) if (d.tunPort) gue.add(d.tunPort);
+    this.guePorts = [...gue];
   }
 
   private linkName(link: number): string {
@@ -76,7 +76,7 @@ export class ExplainRecorder implements Tracer, SchedTrace, FrameSink {
       this.pendingTimer = [];
       return;
     }
-    const opts = { guePort: this.guePort };
+    const opts = { guePorts: this.guePorts };
     this.onEvent({
       type: 'frame',
       frame: n,
@@ -168,7 +168,7 @@ export class ExplainRecorder implements Tracer, SchedTrace, FrameSink {
   }
 
   private output(cause: 'frame' | 'timer' | 'end', link: number, bytes: Uint8Array, origLen: number): void {
-    const opts = { guePort: this.guePort };
+    const opts = { guePorts: this.guePorts };
     const id = packetIdentity(bytes, opts);
     let before: RecentInput | null = null;
     if (id)
