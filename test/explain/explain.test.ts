@@ -138,6 +138,22 @@ describe('explain', () => {
     expectKernelFrame(o, (oracleOutputs('tun-sh').get(0) ?? [])[0].bytes);
   });
 
+  it('TUN with GUE: the outer IPv4, UDP and GUE headers are added, on every tunnel port of the set-up', async () => {
+    const ev = await explainScenario('tun-gue', ['client'], [{ from: 1, to: 3 }]);
+    const ports = new Set<string>();
+    for (const o of outputs(ev)) {
+      expect(o.layers.map((l) => `${l.name}:${l.status}`).slice(0, 5)).to.deep.equal([
+        'Ethernet:changed',
+        'IPv4:added',
+        'UDP:added',
+        'GUE:added',
+        'IPv4:changed',
+      ]);
+      ports.add(o.layers[2].fields.find((f) => f.name === 'dst port')?.after ?? '');
+    }
+    expect([...ports].sort()).to.deep.equal(['6080', '6081']);
+  });
+
   it('TUN: a 1500-byte DF packet is answered by the director with ICMP fragmentation needed (MTU 1480)', async () => {
     const ev = ofFrame(await explainScenario('tun-sh', ['client'], [{ from: 13, to: 13 }]), 13);
     const t = stepText(ev);
