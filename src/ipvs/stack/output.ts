@@ -92,24 +92,10 @@ export class Output {
       }
     }
     if (!this.nextHopMac(af, route, link)) {
-      if (env.tracer)
-        env.tracer.step(
-          TraceKind.OUTPUT,
-          `next hop ${fmtAddr(af, route.nextHop)} on ${env.fib.linkName[link]} is not resolved: the director asks for it (ARP/ND) and drops the packet (the simulator does not queue it; Linux would send it once answered)`,
-          { nextHop: fmtAddr(af, route.nextHop), link: env.fib.linkName[link] },
-        );
+      if (env.tracer) this.traceHop(false, af, route, link);
       return Out.UNRESOLVED;
     }
-    if (env.tracer)
-      env.tracer.step(
-        TraceKind.OUTPUT,
-        `POSTROUTING: out of ${env.fib.linkName[link]} to next hop ${fmtAddr(af, route.nextHop)} at ${macToString(readMac(this.dmac, 0))}`,
-        {
-          link: env.fib.linkName[link],
-          nextHop: fmtAddr(af, route.nextHop),
-          mac: macToString(readMac(this.dmac, 0)),
-        },
-      );
+    if (env.tracer) this.traceHop(true, af, route, link);
 
     let mtu = route.mtu;
     if (!this.forwarding) mtu = this.stack.pmtu.mtu(af, dst, 0, mtu);
@@ -145,6 +131,29 @@ export class Output {
       env.emit(link, h, 0, 14, skb.buf, skb.l3, skb.cap, 14 + skb.len);
     }
     return Out.SENT;
+  }
+
+  /** Explain mode: the next hop found or not (kept out of send() so that stays small for the compiler). */
+  private traceHop(resolved: boolean, af: number, route: FibResult, link: number): void {
+    const env = this.env;
+    const tr = env.tracer;
+    if (!tr) return;
+    const hop = fmtAddr(af, route.nextHop);
+    const name = env.fib.linkName[link];
+    if (!resolved) {
+      tr.step(
+        TraceKind.OUTPUT,
+        `next hop ${hop} on ${name} is not resolved: the director asks for it (ARP/ND) and drops the packet (the simulator does not queue it; Linux would send it once answered)`,
+        { nextHop: hop, link: name },
+      );
+      return;
+    }
+    const mac = macToString(readMac(this.dmac, 0));
+    tr.step(TraceKind.OUTPUT, `POSTROUTING: out of ${name} to next hop ${hop} at ${mac}`, {
+      link: name,
+      nextHop: hop,
+      mac,
+    });
   }
 
   /** Writes the Ethernet header: this.dmac, the link's MAC, the EtherType. */
