@@ -320,7 +320,7 @@ export class LabHost {
     e.state = state;
     e.updated = this.sim.now;
     if (was === 'incomplete') {
-      if (reply) this.log(`ARP: ${ip4(ip)} is at ${macToString(mac)}`);
+      if (reply) this.log(`learns from the ARP reply: ${ip4(ip)} is at ${macToString(mac)}`);
       const q = e.queue;
       e.queue = [];
       for (const pkt of q) this.sendFrame(e.ifc, mac, pkt);
