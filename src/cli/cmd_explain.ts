@@ -26,6 +26,17 @@ export interface ExplainCliOptions {
   lenient?: boolean;
 }
 
+/**
+ * For the command-line actions (once per process): a reader that went away
+ * (`ipvs-sim explain … | head`) is not an error — the write that notices it
+ * fails asynchronously, after the command may have finished.
+ */
+export function ignoreEpipe(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
+
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
@@ -62,7 +73,19 @@ export async function runExplainCli(
       `cannot read the set-up ${opts.setup}: ${(e as NodeJS.ErrnoException).code ?? e}`,
     );
   }
-  const renderer = new TextRenderer({ colour: wantColour(opts.color, isTty) }, out);
+  // a reader that goes away (`| head`) ends the run quietly
+  let closed = false;
+  let stop: (() => void) | null = null;
+  const onStdoutError = (e: NodeJS.ErrnoException): void => {
+    if (e.code !== 'EPIPE') throw e;
+    closed = true;
+    stop?.();
+  };
+  process.stdout.on('error', onStdoutError);
+  const write = (s: string): void => {
+    if (!closed) out(s);
+  };
+  const renderer = new TextRenderer({ colour: wantColour(opts.color, isTty) }, write);
   let shown = 0;
   let summary;
   try {
@@ -76,9 +99,13 @@ export async function runExplainCli(
       frames,
       flows,
       onWarning: (m) => process.stderr.write(`ipvs-sim: warning: ${m}\n`),
+      onStart: (s) => {
+        stop = s;
+      },
       onEvent: (e) => {
+        if (closed) return;
         if (e.type === 'frame') shown++;
-        if (opts.json) out(JSON.stringify(e) + '\n');
+        if (opts.json) write(JSON.stringify(e) + '\n');
         else renderer.event(e);
       },
     });
@@ -87,8 +114,11 @@ export async function runExplainCli(
     if (e instanceof CaptureFormatError || e instanceof CaptureReadError)
       throw new CliError(Exit.CAPTURE, e.message);
     throw e;
+  } finally {
+    process.stdout.removeListener('error', onStdoutError);
   }
-  if (!opts.json) out(`\n${summary.framesIn} frames replayed, ${shown} explained\n`);
+  if (closed) return Exit.OK;
+  if (!opts.json) write(`\n${summary.framesIn} frames replayed, ${shown} explained\n`);
   if (summary.captureError) {
     process.stderr.write(`ipvs-sim: stopped at a malformed capture: ${summary.captureError.message}\n`);
     return Exit.CAPTURE;
@@ -127,6 +157,7 @@ export function register(program: Command): void {
     .option('--max-conns <n>', 'cap the connection table (0: no cap)', '0')
     .option('--lenient', 'skip unsupported set-up commands with a warning instead of failing')
     .action(async (bare: string[], opts: ExplainCliOptions) => {
+      ignoreEpipe();
       process.exitCode = await runExplainCli(opts, bare);
     });
 }

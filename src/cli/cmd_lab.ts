@@ -10,6 +10,7 @@ import { labJson, labText, writeLabCaptures } from '../explain/lab/render.js';
 import { SetupError } from '../control/setup.js';
 import { CaptureWriteError } from '../capture/errors.js';
 import { CliError, Exit } from './errors.js';
+import { ignoreEpipe } from './cmd_explain.js';
 
 export interface LabCliOptions {
   requests: string;
@@ -112,6 +113,7 @@ export function register(program: Command): void {
     .option('--pcap-dir <dir>', 'write DIR/HOST-IFACE.pcap, one capture per interface')
     .option('--json', 'print the result as JSON (docs/explain.md)')
     .action((mode: string, opts: LabCliOptions) => {
+      ignoreEpipe();
       process.exitCode = runLabCli(mode, opts);
     });
 }

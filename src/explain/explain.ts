@@ -23,6 +23,8 @@ export interface ExplainConfig {
   flows?: readonly FlowSpec[];
   onEvent: (e: ExplainEvent) => void;
   onWarning?: (message: string) => void;
+  /** Receives a function that stops the replay after the current frame (the reader of the output went away). */
+  onStart?: (stop: () => void) => void;
 }
 
 /** Runs the replay with narration; throws as Replay does (SetupError, capture errors). */
@@ -45,6 +47,7 @@ export async function runExplain(cfg: ExplainConfig): Promise<ReplaySummary> {
     onFrame: () => recorder?.endFrame(),
   });
   recorder = new ExplainRecorder(replay.director, makeFilter(cfg.frames ?? [], cfg.flows ?? []), cfg.onEvent);
+  cfg.onStart?.(() => replay.requestStop('EPIPE'));
   try {
     replay.open();
     const summary = await replay.run();
