@@ -273,7 +273,12 @@ export class Replay {
 
   private applyTimed(upToMs: number): void {
     const timed = this.script.timed;
-    while (this.timedNext < timed.length && (timed[this.timedNext].atSeconds as number) * 1000 <= upToMs) {
+    // compared in whole microseconds: 8.015 s * 1000 is 8015.000000000001 in binary floating point
+    const upToUs = Math.round(upToMs * 1000);
+    while (
+      this.timedNext < timed.length &&
+      Math.round((timed[this.timedNext].atSeconds as number) * 1e6) <= upToUs
+    ) {
       this.applyCommand(timed[this.timedNext++]);
     }
   }
@@ -315,8 +320,9 @@ export class Replay {
       }
       const nowMs = (r.tsSec - this.firstSec) * 1000 + (r.tsNsec - this.firstNsec) / 1e6;
       this.lastMs = nowMs;
-      this.applyTimed(nowMs);
+      // timers due by now fire first (the kernel ran them before the command did)
       d.advance(nowMs);
+      this.applyTimed(nowMs);
       if (this.sink) {
         this.sink.sec = r.tsSec;
         this.sink.nsec = r.tsNsec;

@@ -35,15 +35,24 @@ export function isAddrOnLink4(fib: Fib, link: number, a: number): boolean {
   return false;
 }
 
-/** The IPv4 address `a` is on `link` in the same subnet as `b` (arp_ignore=2's inet_confirm_addr). */
+/**
+ * inet_confirm_addr(…, sip = b, tip = a, RT_SCOPE_HOST) for arp_ignore 2, as
+ * confirm_addr_indev() answers it: `a` is an address of `link`, and some
+ * address of that link has a subnet holding both `a` and `b` (so a /32 VIP
+ * is confirmed to a sender in the subnet of the link's primary address).
+ */
 export function isAddrOnLinkSameSubnet4(fib: Fib, link: number, a: number, b: number): boolean {
+  let own = false;
+  let same = false;
   for (let i = 0; i < fib.addrCount; i++) {
-    if (fib.addrAf[i] !== 4 || fib.addrLink[i] !== link || fib.addrWords[i * 4] !== a >>> 0) continue;
+    if (fib.addrAf[i] !== 4 || fib.addrLink[i] !== link) continue;
+    const ifa = fib.addrWords[i * 4];
+    if (ifa === a >>> 0) own = true;
     const p = fib.addrPlen[i];
     const mask = p === 0 ? 0 : (~0 << (32 - p)) >>> 0;
-    if (((a ^ b) & mask) >>> 0 === 0) return true;
+    if (((ifa ^ a) & mask) >>> 0 === 0 && ((ifa ^ b) & mask) >>> 0 === 0) same = true;
   }
-  return false;
+  return own && same;
 }
 
 function isLinkLocal6(a: Uint32Array, i: number): boolean {

@@ -76,6 +76,15 @@ export class Icmp {
   private busy4 = false;
   private busy6 = false;
   private readonly sopt = new IpOptions();
+  /** sopt holds the compiled options of the packet being answered. */
+  private soptValid = false;
+  /**
+   * The packet in flight carries an output route (a packet a neighbour
+   * queue gave back): __icmp_send's RTCF_LOCAL test fails even when its
+   * destination is one of ours (a DR packet to the VIP), so the source
+   * comes from the route back.
+   */
+  outputRoute = false;
   private readonly ropt = new IpOptions();
   private readonly route = new FibResult();
   private readonly w = new Uint32Array(4);
@@ -126,8 +135,10 @@ export class Icmp {
    */
   private replyOptions(b: Uint8Array, l3: number, ihl: number, specDst: number, saddr: number): number {
     this.ropt.clear();
+    this.soptValid = false;
     if (ihl <= 20) return 0;
     if (!compileReceived(b, l3, ihl, this.sopt, specDst, this.isLocal4, this.env.nowMs)) return 0;
+    this.soptValid = true;
     if (!echoOptions(this.sopt, this.ropt, saddr, this.isLocal4)) return -1;
     return this.ropt.optlen;
   }
@@ -203,11 +214,12 @@ export class Icmp {
     const b = skb.buf;
     const l3 = skb.l3;
     const ihl = (b[l3] & 15) * 4;
-    const local = fib.isLocal4(daddr);
+    const local = !this.outputRoute && fib.isLocal4(daddr);
     let src = daddr;
     if (!local) {
       src = 0;
-      if (skb.inLink >= 0 && cfg.errorsUseInboundIfaddr) src = selectAddr4(fib, skb.inLink, saddr);
+      if (skb.inLink >= 0 && cfg.errorsUseInboundIfaddr && !this.outputRoute)
+        src = selectAddr4(fib, skb.inLink, saddr);
     }
     const tos = isError ? (b[l3 + 1] & 0x1e) | 0xc0 : b[l3 + 1];
     const optlen = this.replyOptions(
@@ -251,6 +263,13 @@ export class Icmp {
     wr16(m, ic + 2, 0);
     wr32(m, ic + 4, info >>> 0);
     this.copyQuote(m, ic + 8, b, l3, dataLen, skb.cap);
+    if (this.soptValid && skb.inLink >= 0) {
+      // ip_rcv_options() wrote into the received header (record-route slot,
+      // timestamps) before anything quoted it; its checksum stays as it was
+      const d = this.sopt.data;
+      const n = Math.min(ihl, dataLen);
+      for (let i = 20; i < n; i++) m[ic + 8 + i] = d[i];
+    }
     wr16(m, ic + 2, finish(sum16(m, ic, 8 + dataLen)));
     return this.transmit(m, 0, total, 4);
   }

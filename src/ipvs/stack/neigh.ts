@@ -13,12 +13,14 @@
  * and PROBE (ucast_solicit unicast probes) when nothing confirms it, as no
  * capture ever does.
  *
- * Simplification (documented in docs/architecture.md): the kernel queues
- * packets for an INCOMPLETE entry and sends them once the neighbour answers,
- * or reports ICMP host unreachable for them when it fails; the simulator
- * drops such a packet at once (reason `neighbour-unresolved`), since no
- * capture answers the director's probes. The probes themselves are emitted
- * exactly as the kernel would.
+ * Packets for an INCOMPLETE entry wait in the entry's queue (arp_queue,
+ * at most unres_qlen_bytes of sk_buff truesize; the oldest are dropped
+ * first): a confirmation sends them to the learned address, and when
+ * resolution fails (FAILED, after mcast_solicit probes: ~3 s) each one is
+ * reported, oldest first, through the stack's `unreachable()` (the
+ * kernel's neigh_invalidate -> error_report -> dst_link_failure: ICMP host
+ * unreachable / ICMPv6 address unreachable about it), as the oracle's
+ * neigh-unresolved scenario shows.
  */
 import type { DirectorEnv } from '../env.js';
 import type { StackConfig, NeighParms } from './config.js';
@@ -26,6 +28,7 @@ import { KeyIndex, EntryPool, growF64, growI32, growU32, growU8 } from '../keyin
 import { selectAddr4, isAddrOnLink6 } from './addrsel.js';
 import { writeMac } from '../../wire/addr.js';
 import { wr16, wr32, rd32 } from '../../wire/bytes.js';
+import { truesizeOf } from './frag.js';
 import { pseudo6Words, sum16, finish } from '../../wire/checksum.js';
 import { EMPTY_BYTES } from '../../wire/bytes.js';
 
@@ -41,6 +44,14 @@ export const Nud = {
 
 /** gc_thresh3: the table never holds more entries than this (per family). */
 const GC_THRESH3 = 1024;
+/** unres_qlen_bytes: SK_WMEM_MAX of a 64-bit kernel. */
+const UNRES_QLEN_BYTES = 212992;
+
+/** Who reports a queued packet whose next hop failed to resolve (the host stack). */
+export interface NeighReporter {
+  /** dst_link_failure() for the packet buf[l3, l3+len) of family af, received on inLink (-1: generated). */
+  unreachable(buf: Uint8Array, l3: number, len: number, af: number, inLink: number): void;
+}
 
 function isValid(state: number): boolean {
   return state === Nud.REACHABLE || state === Nud.STALE || state === Nud.DELAY || state === Nud.PROBE;
@@ -62,7 +73,7 @@ export class NeighTable {
   private updated: Float64Array;
   private used: Float64Array;
   private confirmed: Float64Array;
-  /** Source address of the last packet queued on an INCOMPLETE entry (arp_queue's tail). */
+  /** Source address of the packet resolve() last refused (the first probe goes out before enqueue() queues it). */
   private qSaddr: Uint32Array;
   private qSaddrSet: Uint8Array;
   private count4 = 0;
@@ -73,8 +84,29 @@ export class NeighTable {
   private readonly frame = new Uint8Array(128);
   private readonly tmp = new Uint32Array(4);
   private readonly tmp2 = new Uint32Array(4);
+  private readonly tmp3 = new Uint32Array(4);
   /** Probes sent (tests, statistics). */
   probesSent = 0;
+  /** The entry resolve() last left INCOMPLETE (the packet it refused goes to its queue), else -1. */
+  private lastUnresolved = -1;
+  /** Per entry: first and last queued slot (-1: none) and the queued truesize. */
+  private qHead: Int32Array;
+  private qTail: Int32Array;
+  private qBytes: Float64Array;
+  /** Queue slots: an Ethernet frame (destination MAC left blank) per queued packet. */
+  private slotBuf: Uint8Array[] = [];
+  private slotLen: Int32Array = new Int32Array(0);
+  private slotTrue: Int32Array = new Int32Array(0);
+  private slotInLink: Int32Array = new Int32Array(0);
+  private slotNext: Int32Array = new Int32Array(0);
+  private freeSlot = -1;
+  /** Packets queued / sent after resolution / reported unreachable / dropped for room (tests, statistics). */
+  queued = 0;
+  flushed = 0;
+  reported = 0;
+  overflowed = 0;
+  /** Set by the host stack. */
+  reporter: NeighReporter | null = null;
 
   constructor(env: DirectorEnv, cfg: StackConfig) {
     this.env = env;
@@ -92,6 +124,9 @@ export class NeighTable {
     this.confirmed = new Float64Array(n);
     this.qSaddr = new Uint32Array(n * 4);
     this.qSaddrSet = new Uint8Array(n);
+    this.qHead = new Int32Array(n).fill(-1);
+    this.qTail = new Int32Array(n).fill(-1);
+    this.qBytes = new Float64Array(n);
     this.pool = new EntryPool(n, (cap) => {
       this.af = growU8(this.af, cap);
       this.addr = growU32(this.addr, cap * 4);
@@ -105,6 +140,12 @@ export class NeighTable {
       this.confirmed = growF64(this.confirmed, cap);
       this.qSaddr = growU32(this.qSaddr, cap * 4);
       this.qSaddrSet = growU8(this.qSaddrSet, cap);
+      const old = this.qHead.length;
+      this.qHead = growI32(this.qHead, cap);
+      this.qTail = growI32(this.qTail, cap);
+      this.qHead.fill(-1, old);
+      this.qTail.fill(-1, old);
+      this.qBytes = growF64(this.qBytes, cap);
     });
   }
 
@@ -152,6 +193,9 @@ export class NeighTable {
     this.used[e] = now;
     this.confirmed[e] = now - 60000;
     this.qSaddrSet[e] = 0;
+    this.qHead[e] = -1;
+    this.qTail[e] = -1;
+    this.qBytes[e] = 0;
     if (af === 4) this.count4++;
     else this.count6++;
     return e;
@@ -163,6 +207,7 @@ export class NeighTable {
     if (this.af[e] === 4) this.count4--;
     else this.count6--;
     this.timerAt[e] = Infinity;
+    this.dropQueue(e);
     this.pool.release(e);
   }
 
@@ -199,7 +244,7 @@ export class NeighTable {
    * neigh_resolve_output / __neigh_event_send for a packet to next hop
    * a[i..] on `link` whose source address is src[si..] (null for none): the
    * MAC to send to, written to out[0..6) (true), or false when the next hop
-   * is not resolved (probing starts; the caller drops the packet).
+   * is not resolved (probing starts; the caller queues the packet with enqueue()).
    */
   resolve(
     af: number,
@@ -210,6 +255,7 @@ export class NeighTable {
     si: number,
     out: Uint8Array,
   ): boolean {
+    this.lastUnresolved = -1;
     let e = this.lookup(af, a, i, link);
     if (e < 0) {
       e = this.create(af, a, i, link);
@@ -230,7 +276,10 @@ export class NeighTable {
       for (let w = 0; w < 4; w++) this.qSaddr[e * 4 + w] = af === 4 && w > 0 ? 0 : src[si + w];
       this.qSaddrSet[e] = 1;
     }
-    if (s === Nud.INCOMPLETE) return false;
+    if (s === Nud.INCOMPLETE) {
+      this.lastUnresolved = e;
+      return false;
+    }
     // NONE or FAILED: start resolving, probe at once
     const p = this.parms(e);
     if (p.mcastProbes + p.appProbes === 0) {
@@ -242,8 +291,133 @@ export class NeighTable {
     this.state[e] = Nud.INCOMPLETE;
     this.updated[e] = now;
     this.setTimer(e, now + Math.max(p.retransMs, 10));
+    this.lastUnresolved = e;
     this.probe(e);
     return false;
+  }
+
+  /**
+   * Queues the packet resolve() just refused (its INCOMPLETE entry's
+   * arp_queue): the frame is the 14-byte Ethernet header `eth` (destination
+   * filled in when the neighbour answers) followed by a[aOff, aOff+aLen) and
+   * b[bOff, bOff+bLen) (bytes past bCap read as zeros). Returns false when
+   * there is no such entry (the packet is simply dropped).
+   */
+  enqueue(
+    eth: Uint8Array,
+    a: Uint8Array,
+    aOff: number,
+    aLen: number,
+    b: Uint8Array,
+    bOff: number,
+    bLen: number,
+    bCap: number,
+    inLink: number,
+  ): boolean {
+    const e = this.lastUnresolved;
+    this.lastUnresolved = -1;
+    if (e < 0 || this.state[e] !== Nud.INCOMPLETE) return false;
+    const len = 14 + aLen + bLen;
+    const ts = truesizeOf(len);
+    while (this.qHead[e] >= 0 && this.qBytes[e] + ts > UNRES_QLEN_BYTES) {
+      const h = this.qHead[e];
+      this.unlinkHead(e);
+      this.releaseSlot(h);
+      this.overflowed++;
+    }
+    const k = this.allocSlot(len);
+    const f = this.slotBuf[k];
+    f.set(eth.subarray(0, 14), 0);
+    if (aLen > 0) f.set(a.subarray(aOff, aOff + aLen), 14);
+    const have = Math.max(0, Math.min(bLen, bCap));
+    if (have > 0) f.set(b.subarray(bOff, bOff + have), 14 + aLen);
+    if (have < bLen) f.fill(0, 14 + aLen + have, len);
+    this.slotLen[k] = len;
+    this.slotTrue[k] = ts;
+    this.slotInLink[k] = inLink;
+    this.slotNext[k] = -1;
+    if (this.qTail[e] >= 0) this.slotNext[this.qTail[e]] = k;
+    else this.qHead[e] = k;
+    this.qTail[e] = k;
+    this.qBytes[e] += ts;
+    this.queued++;
+    return true;
+  }
+
+  /** Packets waiting on entry e (tests). */
+  queueLength(e: number): number {
+    let n = 0;
+    for (let k = this.qHead[e]; k >= 0; k = this.slotNext[k]) n++;
+    return n;
+  }
+
+  private allocSlot(len: number): number {
+    let k = this.freeSlot;
+    if (k >= 0) {
+      this.freeSlot = this.slotNext[k];
+    } else {
+      // rare: the slot arrays grow when more packets wait than ever before
+      k = this.slotBuf.length;
+      this.slotBuf.push(new Uint8Array(Math.max(len, 1600)));
+      const cap = Math.max(16, k + 1);
+      if (cap > this.slotLen.length) {
+        const n2 = cap * 2;
+        this.slotLen = growI32(this.slotLen, n2);
+        this.slotTrue = growI32(this.slotTrue, n2);
+        this.slotInLink = growI32(this.slotInLink, n2);
+        this.slotNext = growI32(this.slotNext, n2);
+      }
+    }
+    if (this.slotBuf[k].length < len) this.slotBuf[k] = new Uint8Array(len);
+    return k;
+  }
+
+  private releaseSlot(k: number): void {
+    this.slotNext[k] = this.freeSlot;
+    this.freeSlot = k;
+  }
+
+  private unlinkHead(e: number): void {
+    const h = this.qHead[e];
+    this.qHead[e] = this.slotNext[h];
+    if (this.qHead[e] < 0) this.qTail[e] = -1;
+    this.qBytes[e] -= this.slotTrue[h];
+  }
+
+  private dropQueue(e: number): void {
+    while (this.qHead[e] >= 0) {
+      const h = this.qHead[e];
+      this.unlinkHead(e);
+      this.releaseSlot(h);
+    }
+    this.qBytes[e] = 0;
+  }
+
+  /** neigh_update's arp_queue flush: the queued frames go out to the learned address. */
+  private sendQueue(e: number): void {
+    const link = this.link[e];
+    while (this.qHead[e] >= 0) {
+      const h = this.qHead[e];
+      this.unlinkHead(e);
+      const f = this.slotBuf[h];
+      writeMac(f, 0, this.mac[e]);
+      this.flushed++;
+      this.env.emit(link, f, 0, this.slotLen[h], EMPTY_BYTES, 0, 0, this.slotLen[h]);
+      this.releaseSlot(h);
+    }
+  }
+
+  /** neigh_invalidate: every queued packet is reported unreachable, oldest first. */
+  private failQueue(e: number): void {
+    const af = this.af[e];
+    while (this.qHead[e] >= 0) {
+      const h = this.qHead[e];
+      this.unlinkHead(e);
+      this.reported++;
+      if (this.reporter)
+        this.reporter.unreachable(this.slotBuf[h], 14, this.slotLen[h] - 14, af, this.slotInLink[h]);
+      this.releaseSlot(h);
+    }
   }
 
   /** Writes entry e's MAC as 6 bytes at out[0..6). */
@@ -273,6 +447,7 @@ export class NeighTable {
     this.state[e] = state;
     this.updated[e] = now;
     this.qSaddrSet[e] = 0;
+    if (!isValid(old) && isValid(state) && this.qHead[e] >= 0) this.sendQueue(e);
     if (state === Nud.REACHABLE) {
       this.confirmed[e] = now;
       this.setTimer(e, now + this.parms(e).reachableMs);
@@ -347,6 +522,7 @@ export class NeighTable {
         this.state[e] = Nud.FAILED;
         this.updated[e] = now;
         this.qSaddrSet[e] = 0;
+        this.failQueue(e);
         return;
       }
     }
@@ -373,8 +549,10 @@ export class NeighTable {
     const target = this.addr[e * 4];
     let saddr = 0;
     const announce = this.cfg.arpAnnounce[link] ?? 0;
-    if (this.qSaddrSet[e] && this.state[e] === Nud.INCOMPLETE) {
-      const qs = this.qSaddr[e * 4];
+    const tail = this.qTail[e];
+    if (tail >= 0 || (this.qSaddrSet[e] && this.state[e] === Nud.INCOMPLETE)) {
+      // the source of the newest queued packet (skb_peek_tail(arp_queue))
+      const qs = tail >= 0 ? rd32(this.slotBuf[tail], 14 + 12) : this.qSaddr[e * 4];
       if (announce === 0) {
         if (fib.isLocal4(qs)) saddr = qs;
       } else if (announce === 1) {
@@ -408,12 +586,14 @@ export class NeighTable {
     const dst = this.tmp2;
     const o = e * 4;
     // the queued packet's source when it is an address of this link, else the link-local address
+    const tail = this.qTail[e];
+    if (tail >= 0) for (let w = 0; w < 4; w++) this.tmp3[w] = rd32(this.slotBuf[tail], 14 + 8 + 4 * w);
+    else for (let w = 0; w < 4; w++) this.tmp3[w] = this.qSaddr[o + w];
     if (
-      this.qSaddrSet[e] &&
-      this.state[e] === Nud.INCOMPLETE &&
-      isAddrOnLink6(fib, this.cfg, link, this.qSaddr, o)
+      (tail >= 0 || (this.qSaddrSet[e] && this.state[e] === Nud.INCOMPLETE)) &&
+      isAddrOnLink6(fib, this.cfg, link, this.tmp3, 0)
     ) {
-      for (let w = 0; w < 4; w++) src[w] = this.qSaddr[o + w];
+      for (let w = 0; w < 4; w++) src[w] = this.tmp3[w];
     } else {
       for (let w = 0; w < 4; w++) src[w] = this.cfg.linkLocal[link * 4 + w];
     }

@@ -4,6 +4,9 @@
  * ip_do_fragment, ip6_fragment) and neigh_output (the next hop's MAC, or
  * neighbour resolution), then the Ethernet header and the frame.
  *
+ * A packet whose next hop is not resolved yet waits in the neighbour
+ * entry's queue (neigh.ts), which sends it or reports it unreachable.
+ *
  * The packet is the packet in flight (`env.skb`), possibly preceded by
  * headers in `hdr` (a tunnel's outer headers). A frame is written as two
  * parts (headers, then the packet where it lies), so forwarding a packet
@@ -55,6 +58,8 @@ export class Output {
   /** The next hop's MAC, as bytes (a 48-bit number returned from a call would be boxed by V8). */
   private readonly dmac = new Uint8Array(6);
   private readonly dst = new Uint32Array(4);
+  /** Ethernet header of a frame put in a neighbour queue. */
+  private readonly qeth = new Uint8Array(14);
   /** Set by forward(): the packet is being forwarded (MTU = the device's, no PMTU exceptions). */
   forwarding = false;
   /** Frames emitted as fragments (statistics, tests). */
@@ -93,6 +98,14 @@ export class Output {
     }
     if (!this.nextHopMac(af, route, link)) {
       if (env.tracer) this.traceHop(false, af, route, link);
+      // the packet waits in the INCOMPLETE entry's queue (arp_queue)
+      const eth = this.qeth;
+      eth.fill(0, 0, 6);
+      const m = this.stack.cfg.linkMacBytes;
+      for (let i = 0; i < 6; i++) eth[6 + i] = m[link * 6 + i];
+      eth[12] = af === 4 ? 0x08 : 0x86;
+      eth[13] = af === 4 ? 0x00 : 0xdd;
+      this.stack.neigh.enqueue(eth, hdr, hdrOff, hdrLen, skb.buf, skb.l3, skb.len, skb.cap, skb.inLink);
       return Out.UNRESOLVED;
     }
     if (env.tracer) this.traceHop(true, af, route, link);
@@ -143,7 +156,7 @@ export class Output {
     if (!resolved) {
       tr.step(
         TraceKind.OUTPUT,
-        `next hop ${hop} on ${name} is not resolved: the director asks for it (ARP/ND) and drops the packet (the simulator does not queue it; Linux would send it once answered)`,
+        `next hop ${hop} on ${name} is not resolved: the packet waits in the neighbour queue while the director asks for it (ARP/ND)`,
         { nextHop: hop, link: name },
       );
       return;

@@ -28,7 +28,7 @@ import { Skb } from '../skb.js';
 import { PacketInfo, parseIp } from '../../wire/parse.js';
 import { StackConfig, jiffiesAt } from './config.js';
 import { IcmpGlobal, PeerTable } from './ratelimit.js';
-import { NeighTable } from './neigh.js';
+import { NeighTable, type NeighReporter } from './neigh.js';
 import { PmtuTable } from './pmtu.js';
 import { Output, Out } from './output.js';
 import { Icmp, Gen } from './icmp.js';
@@ -42,7 +42,7 @@ import { Reassembly } from './frag.js';
 /** Nesting depth of generated packets (an ICMP error about a reset being sent, …). */
 const MAX_DEPTH = 4;
 
-export class HostStack implements HostStackApi {
+export class HostStack implements NeighReporter, HostStackApi {
   readonly env: DirectorEnv;
   readonly cfg = new StackConfig();
   readonly icmpGlobal = new IcmpGlobal();
@@ -70,6 +70,7 @@ export class HostStack implements HostStackApi {
   constructor(env: DirectorEnv) {
     this.env = env;
     this.neigh = new NeighTable(env, this.cfg);
+    this.neigh.reporter = this;
     this.pmtu = new PmtuTable(env, this.cfg);
     this.out = new Output(env, this);
     this.icmp = new Icmp(env, this);
@@ -170,6 +171,35 @@ export class HostStack implements HostStackApi {
     env.popPacket();
     this.depth--;
     return res;
+  }
+
+  /**
+   * NeighReporter: a packet that waited for a neighbour that never answered
+   * (neigh_invalidate → arp_error_report / ndisc_error_report →
+   * dst_link_failure): ICMP host unreachable (ipv4_send_dest_unreach; its
+   * route is an output route, so the source is chosen by routing, not taken
+   * from the packet's destination) / ICMPv6 address unreachable about it.
+   */
+  unreachable(buf: Uint8Array, l3: number, len: number, af: number, inLink: number): void {
+    const env = this.env;
+    if (this.depth >= MAX_DEPTH) return;
+    const d = this.depth++;
+    const skb = this.genSkb[d];
+    const info = this.genInfo[d];
+    skb.set(buf, l3, len, len, af);
+    skb.inLink = inLink;
+    skb.mark = 0;
+    parseIp(buf, l3, l3 + len, l3 + len, info);
+    env.pushPacket(skb, info, this.genCinfo[d]);
+    const group = this.reasmGroup;
+    this.reasmGroup = false;
+    this.icmp.outputRoute = true;
+    if (af === 4) this.icmp.sendError(3, 1, 0);
+    else this.icmp.sendError(1, 3, 0);
+    this.icmp.outputRoute = false;
+    this.reasmGroup = group;
+    env.popPacket();
+    this.depth--;
   }
 
   // ------------------------------------------------------------------ HostStackApi

@@ -73,10 +73,15 @@ describe('stack/neigh: resolving next hops without a static entry', () => {
       tpa: V('192.168.2.99'),
     });
     b.advance(3000);
-    expect(b.sink.frames).to.have.length(3);
+    // FAILED: the two queued packets are reported (ICMP host unreachable, neigh_queue.test.ts)
+    expect(b.sink.frames).to.have.length(5);
+    expect(b.sink.frames.slice(3).map((f) => [f.bytes[34], f.bytes[35]])).to.deep.equal([
+      [3, 1],
+      [3, 1],
+    ]);
     // failed: the next packet starts over
     b.forward(toUnknown());
-    expect(b.sink.frames).to.have.length(4);
+    expect(b.sink.frames).to.have.length(6);
   });
 
   it('the probe source: the queued packet source when it is ours (arp_announce 0), else the link address', () => {
