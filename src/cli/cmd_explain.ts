@@ -32,9 +32,11 @@ export interface ExplainCliOptions {
  * fails asynchronously, after the command may have finished.
  */
 export function ignoreEpipe(): void {
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
-  });
+  if (!process.stdout.listeners('error').includes(onEpipe)) process.stdout.on('error', onEpipe);
+}
+
+function onEpipe(e: NodeJS.ErrnoException): void {
+  if (e.code !== 'EPIPE') throw e;
 }
 
 function collect(v: string, prev: string[]): string[] {

@@ -54,6 +54,22 @@ describe('lab', () => {
     expect(synAck).to.deep.include({ from: 'rs2', to: 'client', src: '172.25.40.100:80', leg: 'reply' });
   });
 
+  it('dr: the director asks ARP for the chosen real server and holds the SYN until the answer', () => {
+    const r = runLab({ mode: 'dr', requests: 2 });
+    const rows = rowsOf(r, 1).map((x) => `${x.from}→${x.to} ${x.what.replace(/ \(\d+ bytes IP\)$/, '')}`);
+    const i = rows.indexOf('client→director TCP SYN');
+    expect(rows.slice(i, i + 4)).to.deep.equal([
+      'client→director TCP SYN',
+      'director→all ARP request: who has 172.25.40.3? tell 172.25.40.1',
+      'rs2→director ARP reply: 172.25.40.3 is at 52:54:00:19:28:03',
+      'director→rs2 TCP SYN',
+    ]);
+    // the second request goes to the other server, which must be resolved in turn
+    expect(
+      rowsOf(r, 2).some((x) => x.what === 'ARP request: who has 172.25.40.2? tell 172.25.40.1'),
+    ).to.equal(true);
+  });
+
   it('--arp-ignore 0: a real server wins the ARP race, the client talks to it directly, rr stops alternating', () => {
     const r = runLab({ mode: 'dr', requests: 4, arpIgnore: 0, seed: 1 });
     const replies = rowsOf(r, 1).filter((x) => x.what.startsWith('ARP reply: 172.25.40.100'));

@@ -69,6 +69,11 @@ export class DirectorNode {
         f.set(body.subarray(bodyOff, bodyOff + bodyLen), hdrLen);
         const nic = this.nics[link];
         if (!nic || !nic.sw) return;
+        if (f.length >= 42 && rd16(f, 12) === 0x0806 && rd16(f, 20) === 1)
+          this.note(
+            'director',
+            `asks ARP for ${ipAt(f, 38)} on ${nic.name}: the packet for it waits in the neighbour queue until the answer`,
+          );
         const sw = nic.sw;
         if (this.outDelay > 0) this.sim.after(this.outDelay, () => sw.send(nic, f));
         else sw.send(nic, f);
