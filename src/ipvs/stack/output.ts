@@ -156,7 +156,7 @@ export class Output {
     if (!resolved) {
       tr.step(
         TraceKind.OUTPUT,
-        `next hop ${hop} on ${name} is not resolved: the packet waits in the neighbour queue while the director asks for it (ARP/ND)`,
+        `next hop ${hop} on ${name} is not resolved: the director asks for it (ARP/ND); the packet waits in the neighbour queue and leaves when the answer comes (ICMP host unreachable goes back if none does)`,
         { nextHop: hop, link: name },
       );
       return;
