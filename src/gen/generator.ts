@@ -105,7 +105,7 @@ export interface GenSummary {
     /** Still open when `maxFrames` stopped the generation. */
     open: number;
   };
-  /** NAT flows per real server (`RIP:port`), as the shadow director bound them. */
+  /** NAT flows per real server (`RIP:port`) as the shadow director bound them (flows under way at the start left out). */
   perRealServer: Record<string, number>;
   /** Per family: where client addresses come from, how many, and the share of flows of the busiest client. */
   clients: Record<string, { origin: string; count: number; topShare: number; interface: string }>;
@@ -122,7 +122,8 @@ const FL_SERVER = 2; // the server stream writes frames (NAT)
 const FL_QUEUED = 4; // the server stream is in the heap
 const FL_UDP = 8;
 const FL_DONE = 16; // the client stream has ended
-const FL_LEARN = 32; // the first written frame tells the real server (shadow)
+const FL_LEARN = 32; // the first written client frame tells the real server (shadow)
+const FL_REFUSED = 64; // the shadow director made no connection for the flow's first frame
 
 const C_SYN = 0;
 const C_HS_ACK = 1;
@@ -145,6 +146,9 @@ const S_UDP = 5;
 const END_CLIENT_FIN = 0;
 const END_SERVER_FIN = 1;
 const END_RST = 2;
+
+/** A stream step's "no next frame" (stream times can be negative: flows under way at the start). */
+const END = -Infinity;
 
 const KIND_NONE = 0;
 const KIND_REQ = 1;
@@ -548,17 +552,20 @@ export class Generator {
       CLIENT_SYN_WIN,
     );
     if (svc.nat) {
+      this.fFlags[f] |= FL_LEARN;
       if (underway) {
-        // no connection in the director: replies from a server picked by hashing the flow
+        // no connection in the director (unless its first frame in the capture makes one, as a UDP
+        // datagram does): replies from a real server picked by hashing the flow
         const nat = svc.svc.dests.filter((d) => d.fwd === Fwd.MASQ);
-        if (nat.length) this.bindServer(f, nat[(client * 31 + cport) % nat.length], nat[0].port || svc.vport);
-      } else this.fFlags[f] |= FL_LEARN;
+        if (nat.length)
+          this.bindServer(f, nat[(client * 31 + cport) % nat.length], nat[0].port || svc.vport, false);
+      }
     }
     this.heap.push(t, 2 * f);
   }
 
   /** Binds flow f's replies to real server `dest` (port `rport`): fills the server template. */
-  private bindServer(f: number, dest: Dest, rport: number): void {
+  private bindServer(f: number, dest: Dest, rport: number, learned: boolean): void {
     const end = this.topology.serverEnd(dest);
     if (!end) return;
     const svc = this.services[this.fSvc[f]];
@@ -568,9 +575,9 @@ export class Generator {
     this.fSLink[f] = end.link;
     this.fSLinkMac[f] = end.linkMac;
     this.fSMac[f] = end.mac;
+    if (learned) this.perDest.set(dest, (this.perDest.get(dest) ?? 0) + 1);
+    if (!(this.fFlags[f] & FL_SERVER)) this.stats.nat++;
     this.fFlags[f] |= FL_SERVER;
-    this.perDest.set(dest, (this.perDest.get(dest) ?? 0) + 1);
-    this.stats.nat++;
     const o = this.opts;
     this.tpl.set(
       2 * f + 1,
@@ -607,8 +614,14 @@ export class Generator {
     if (id < 0) return false;
     const destId = d.conns.destId[id];
     const dest = destId >= 0 ? d.ipvs.destById[destId] : undefined;
-    if (dest && dest.fwd === Fwd.MASQ) this.bindServer(f, dest, d.conns.dportOf(id));
+    if (dest && dest.fwd === Fwd.MASQ) this.bindServer(f, dest, d.conns.dportOf(id), true);
     return true;
+  }
+
+  /** The flow's first client frame was written and fed to the shadow: learn its real server. */
+  private learn(f: number): void {
+    this.fFlags[f] &= ~FL_LEARN;
+    if (!this.learnServer(f) && (this.fFlags[f] & FL_UNDERWAY) === 0) this.fFlags[f] |= FL_REFUSED;
   }
 
   private pushServer(f: number, t: number): void {
@@ -665,17 +678,17 @@ export class Generator {
     return -Math.log(1 - this.u()) * this.opts.thinkMs * 1000;
   }
 
-  /** Emits the client stream's frame due at t; returns the time of its next frame, or -1 when it has ended. */
+  /** Emits the client stream's frame due at t; returns the time of its next frame, or END when it has ended. */
   private stepClient(f: number, t: number): number {
     const cisn = this.fCisn[f];
     const sisn = this.fSisn[f];
     const mss = this.fMss[f];
     switch (this.fCPhase[f]) {
       case C_SYN: {
-        const wrote = this.tcp(f, 0, t, F.SYN, cisn, 0, true, KIND_NONE, 0, 0);
-        if (wrote && (this.fFlags[f] & FL_LEARN) !== 0 && !this.learnServer(f)) {
+        this.tcp(f, 0, t, F.SYN, cisn, 0, true, KIND_NONE, 0, 0);
+        if ((this.fFlags[f] & FL_REFUSED) !== 0) {
           this.stats.refused++;
-          return -1;
+          return END;
         }
         this.pushServer(f, t + this.fSrv[f]);
         this.fCPhase[f] = C_HS_ACK;
@@ -800,7 +813,7 @@ export class Generator {
           0,
           0,
         );
-        return -1;
+        return END;
       case C_FIN2:
         this.tcp(
           f,
@@ -816,7 +829,7 @@ export class Generator {
         );
         this.fSPhase[f] = S_LAST_ACK;
         this.pushServer(f, t + this.fSrv[f]);
-        return -1;
+        return END;
       case C_RST:
         this.tcp(
           f,
@@ -830,29 +843,25 @@ export class Generator {
           0,
           0,
         );
-        return -1;
+        return END;
       case C_UDP: {
         const o = this.opts;
         const max = this.services[this.fSvc[f]].af === 6 ? 1452 : 1472;
         const reqLen = this.sizeIn(o.requestSize.min, o.requestSize.max, o.small ? 18 : max);
         this.fRespLen[f] = this.sizeIn(o.responseSize.min, o.responseSize.max, o.small ? 18 : max);
         this.fReqLen[f] = reqLen;
-        const wrote = this.udp(f, 0, t, reqLen);
-        if (wrote && (this.fFlags[f] & FL_LEARN) !== 0) {
-          this.fFlags[f] &= ~FL_LEARN;
-          if (!this.learnServer(f)) {
-            this.stats.refused++;
-            return -1;
-          }
+        this.udp(f, 0, t, reqLen);
+        if ((this.fFlags[f] & FL_REFUSED) !== 0) {
+          this.stats.refused++;
+          return END;
         }
-        this.fFlags[f] &= ~FL_LEARN;
         this.pushServer(f, t + this.fSrv[f]);
         const r = ++this.fReq[f];
-        if (r >= this.fNReq[f]) return -1;
+        if (r >= this.fNReq[f]) return END;
         return t + this.fSrv[f] + this.fRtt[f] + this.think();
       }
     }
-    return -1;
+    return END;
   }
 
   /** After the request is out: the client's first acknowledgment of the response. */
@@ -863,7 +872,7 @@ export class Generator {
     return this.segTime(f, j) + this.fRtt[f];
   }
 
-  /** Emits the server stream's frame due at t; returns the time of its next frame, or -1 to park it. */
+  /** Emits the server stream's frame due at t; returns the time of its next frame, or END to park it. */
   private stepServer(f: number, t: number): number {
     const cisn = this.fCisn[f];
     const sisn = this.fSisn[f];
@@ -871,7 +880,7 @@ export class Generator {
     switch (this.fSPhase[f]) {
       case S_SYNACK:
         this.tcp(f, 1, t, F.SYN | F.ACK, sisn, cisn + 1, true, KIND_NONE, 0, 0);
-        return -1;
+        return END;
       case S_REQ_ACK: {
         const k = this.fSIdx[f];
         const m = this.fReqSegs[f];
@@ -923,7 +932,7 @@ export class Generator {
           this.fSPhase[f] = S_FIN;
           return this.fSFin[f];
         }
-        return -1;
+        return END;
       }
       case S_FIN:
         if (this.fEnding[f] === END_SERVER_FIN) {
@@ -954,7 +963,7 @@ export class Generator {
             0,
           );
         }
-        return -1;
+        return END;
       case S_LAST_ACK:
         this.tcp(
           f,
@@ -968,12 +977,12 @@ export class Generator {
           0,
           0,
         );
-        return -1;
+        return END;
       case S_UDP:
         this.udp(f, 1, t, this.fRespLen[f]);
-        return -1;
+        return END;
     }
-    return -1;
+    return END;
   }
 
   // -------------------------------------------------------------- frames
@@ -1020,9 +1029,12 @@ export class Generator {
     }
     const link = dir === 0 ? this.clientLink(f) : this.fSLink[f];
     if (this.naive)
-      return this.naiveFrame(f, dir, t, link, flags, seq >>> 0, ack >>> 0, ipId, opt, pat.base + a, len);
-    const hl = this.tpl.tcp(tid, flags, seq >>> 0, ack >>> 0, ipId, opt, len, paySum);
-    this.put(f, tid, t, link, hl, pat.base + a, len);
+      this.naiveFrame(f, dir, t, link, flags, seq >>> 0, ack >>> 0, ipId, opt, pat.base + a, len);
+    else {
+      const hl = this.tpl.tcp(tid, flags, seq >>> 0, ack >>> 0, ipId, opt, len, paySum);
+      this.put(tid, t, link, hl, pat.base + a, len);
+    }
+    if (dir === 0 && (this.fFlags[f] & FL_LEARN) !== 0) this.learn(f);
     return true;
   }
 
@@ -1040,9 +1052,12 @@ export class Generator {
       this.fIpIdS[f] = (ipId + 1) & 0xffff;
     }
     const link = dir === 0 ? this.clientLink(f) : this.fSLink[f];
-    if (this.naive) return this.naiveFrame(f, dir, t, link, -1, 0, 0, ipId, false, pat.base + a, len);
-    const hl = this.tpl.udp(tid, ipId, len, pat.sum(a, len));
-    this.put(f, tid, t, link, hl, pat.base + a, len);
+    if (this.naive) this.naiveFrame(f, dir, t, link, -1, 0, 0, ipId, false, pat.base + a, len);
+    else {
+      const hl = this.tpl.udp(tid, ipId, len, pat.sum(a, len));
+      this.put(tid, t, link, hl, pat.base + a, len);
+    }
+    if (dir === 0 && (this.fFlags[f] & FL_LEARN) !== 0) this.learn(f);
     return true;
   }
 
@@ -1051,8 +1066,7 @@ export class Generator {
   }
 
   /** Writes template tid (hl header bytes) + payload arena[pay, pay + len) on `link`, then feeds the shadow. */
-  private put(f: number, tid: number, t: number, link: number, hl: number, pay: number, len: number): void {
-    void f;
+  private put(tid: number, t: number, link: number, hl: number, pay: number, len: number): void {
     const us = this.stamp(t);
     const sec = this.opts.startEpoch + Math.floor(us / 1e6);
     const nsec = (us % 1e6) * 1000;
@@ -1121,7 +1135,7 @@ export class Generator {
     synOpts: boolean,
     pay: number,
     len: number,
-  ): boolean {
+  ): void {
     const svc = this.services[this.fSvc[f]];
     const fam = svc.af === 6 ? 1 : 0;
     const cs = this.clientSides[fam] as ClientSide;
@@ -1166,7 +1180,6 @@ export class Generator {
       this.arena.set(frame, this.shadowOff);
       this.feedShadow(link, this.shadowOff, frame.length, sec, nsec);
     }
-    return true;
   }
 
   // -------------------------------------------------------------- the run
@@ -1207,7 +1220,7 @@ export class Generator {
       const f = id >> 1;
       if ((id & 1) === 0) {
         const next = this.stepClient(f, top);
-        if (next >= 0) heap.replaceTop(next);
+        if (next !== END) heap.replaceTop(next);
         else {
           heap.pop();
           this.fFlags[f] |= FL_DONE;
@@ -1215,7 +1228,7 @@ export class Generator {
         }
       } else {
         const next = this.stepServer(f, top);
-        if (next >= 0) heap.replaceTop(next);
+        if (next !== END) heap.replaceTop(next);
         else {
           heap.pop();
           this.fFlags[f] &= ~FL_QUEUED;
