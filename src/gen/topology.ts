@@ -145,13 +145,12 @@ export class Topology {
   }
 
   /** Addresses a client must not have: the director's, the real servers', the gateways'. */
-  private reserved(af: Af): Set<string> {
+  private reserved(): Set<string> {
     const d = this.director;
     const out = new Set<string>();
     for (const a of d.host.localAddresses()) out.add(a.toString());
     for (const s of d.ipvs.services) for (const x of s.dests) out.add(x.addr.toString());
     for (const r of d.host.allRoutes()) if (r.via) out.add(r.via.toString());
-    void af;
     return out;
   }
 
@@ -205,7 +204,7 @@ export class Topology {
         base = subnet.addr.masked(subnet.plen);
         plen = subnet.plen;
         if (nat) {
-          const reserved = this.reserved(af);
+          const reserved = this.reserved();
           candidates = host
             .neighbours()
             .filter(
@@ -281,7 +280,7 @@ export class Topology {
         this.warnings.push(`only ${c.length} client addresses available (asked for ${want})`);
       return c.slice(0, want);
     }
-    const reserved = this.reserved(af);
+    const reserved = this.reserved();
     const bits = hostBits(af, plen);
     // hosts 1 .. size-2 (no network or broadcast address; a /31 or /32 is all hosts);
     // `subnet` stays inside the first /24 (IPv6: /120)

@@ -163,6 +163,8 @@ export class Replay {
   private lastMs = 0;
   private captureError: ReplaySummary['captureError'] = null;
   private framesRead = 0;
+  /** MAC of each link by index (-1: none set), for inputs mapped by destination MAC. */
+  private linkMacs = new Float64Array(0);
   /** Progress callback (bytes read, frames read), called every few thousand frames and at the end. */
   onProgress: ((bytesRead: number, framesRead: number) => void) | null;
 
@@ -182,6 +184,9 @@ export class Replay {
   open(): void {
     const d = this.director;
     const links = d.host.links;
+    // links have fixed indexes; a link without a MAC matches no frame
+    this.linkMacs = new Float64Array(links.length).fill(-1);
+    for (const l of links) if (l.macSet) this.linkMacs[l.index] = l.mac;
     // one ArrayBuffer for every reader's and writer's buffer: frames are copied from the input
     // buffers to the output batches with copyWithin (capture/writer.ts, sharedCaptureBuffers)
     const nIn = this.cfg.inputs.length;
@@ -255,8 +260,10 @@ export class Replay {
     }
     if (l >= 0) return l;
     if (r.capLen >= 6) {
-      const byMac = this.director.host.linkByMac(readMac(r.buf, r.off));
-      if (byMac) return byMac.index;
+      // by destination MAC: a scan of the links' MACs (no closure per frame, as Host.linkByMac's find has)
+      const mac = readMac(r.buf, r.off);
+      const macs = this.linkMacs;
+      for (let i = 0; i < macs.length; i++) if (macs[i] === mac) return i;
     }
     return 0;
   }
