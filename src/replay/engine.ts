@@ -31,7 +31,6 @@ import {
   type SetupScript,
   type SetupCommand,
 } from '../control/setup.js';
-import { readMac } from '../wire/addr.js';
 
 export interface ReplayInputSpec {
   /** Capture file. */
@@ -163,8 +162,9 @@ export class Replay {
   private lastMs = 0;
   private captureError: ReplaySummary['captureError'] = null;
   private framesRead = 0;
-  /** MAC of each link by index (-1: none set), for inputs mapped by destination MAC. */
-  private linkMacs = new Float64Array(0);
+  /** MAC of each link by index, high 16 bits (-1: no MAC) and low 32 bits, for inputs mapped by destination MAC. */
+  private linkMacHi = new Int32Array(0);
+  private linkMacLo = new Int32Array(0);
   /** Progress callback (bytes read, frames read), called every few thousand frames and at the end. */
   onProgress: ((bytesRead: number, framesRead: number) => void) | null;
 
@@ -185,8 +185,13 @@ export class Replay {
     const d = this.director;
     const links = d.host.links;
     // links have fixed indexes; a link without a MAC matches no frame
-    this.linkMacs = new Float64Array(links.length).fill(-1);
-    for (const l of links) if (l.macSet) this.linkMacs[l.index] = l.mac;
+    this.linkMacHi = new Int32Array(links.length).fill(-1);
+    this.linkMacLo = new Int32Array(links.length);
+    for (const l of links)
+      if (l.macSet) {
+        this.linkMacHi[l.index] = Math.floor(l.mac / 2 ** 32);
+        this.linkMacLo[l.index] = (l.mac % 2 ** 32) | 0;
+      }
     // one ArrayBuffer for every reader's and writer's buffer: frames are copied from the input
     // buffers to the output batches with copyWithin (capture/writer.ts, sharedCaptureBuffers)
     const nIn = this.cfg.inputs.length;
@@ -260,10 +265,15 @@ export class Replay {
     }
     if (l >= 0) return l;
     if (r.capLen >= 6) {
-      // by destination MAC: a scan of the links' MACs (no closure per frame, as Host.linkByMac's find has)
-      const mac = readMac(r.buf, r.off);
-      const macs = this.linkMacs;
-      for (let i = 0; i < macs.length; i++) if (macs[i] === mac) return i;
+      // by destination MAC: a scan of the links' MACs, compared as two small integers (a 48-bit
+      // MAC as one number would be a heap-allocated double per frame; Host.linkByMac's find a closure)
+      const b = r.buf;
+      const o = r.off;
+      const hi = (b[o] << 8) | b[o + 1];
+      const lo = (b[o + 2] << 24) | (b[o + 3] << 16) | (b[o + 4] << 8) | b[o + 5];
+      const his = this.linkMacHi;
+      const los = this.linkMacLo;
+      for (let i = 0; i < his.length; i++) if (his[i] === hi && los[i] === lo) return i;
     }
     return 0;
   }
@@ -313,7 +323,8 @@ export class Replay {
       if (this.captureError || this.stopSignal) break;
       // the input whose frame comes first (ties: input order)
       let best: Input | null = null;
-      for (const inp of inputs) {
+      for (let i = 0; i < inputs.length; i++) {
+        const inp = inputs[i];
         if (!inp.ready) continue;
         const r = inp.reader;
         if (
