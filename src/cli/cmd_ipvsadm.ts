@@ -34,6 +34,11 @@ import {
 import { IpvsadmError, parseIpvsadmArgs } from '../control/ipvsadm/args.js';
 import { setupRulesText } from '../control/ipvsadm/save.js';
 import type { ListState } from '../control/ipvsadm/list.js';
+import { runIpvsadmListing } from '../control/ipvsadm/index.js';
+import { Replay, type ReplayInputSpec } from '../replay/engine.js';
+import { listState } from '../replay/listing.js';
+import { NullSink } from '../ipvs/env.js';
+import { CaptureFormatError, CaptureReadError } from '../capture/errors.js';
 import { Exit } from './errors.js';
 
 export interface IpvsadmCliOptions {
@@ -187,6 +192,108 @@ export function runIpvsadmCli(args: readonly string[], opts: IpvsadmCliOptions):
   return result;
 }
 
+/**
+ * Takes `--after CAPTURE… | --after IFACE=CAPTURE…`, `--in IFACE=CAPTURE`,
+ * `--seed N` and `--max-conns N` out of the arguments: the listing then shows
+ * the director's state at the end of a replay of those captures.
+ */
+export function splitAfterOptions(args: readonly string[]):
+  | {
+      inputs: ReplayInputSpec[];
+      seed: number;
+      maxConns: number;
+      rest: string[];
+    }
+  | string {
+  const inputs: ReplayInputSpec[] = [];
+  const rest: string[] = [];
+  let seed = 1;
+  let maxConns = 0;
+  const spec = (a: string): ReplayInputSpec => {
+    const eq = a.indexOf('=');
+    return eq > 0 ? { iface: a.slice(0, eq), path: a.slice(eq + 1) } : { iface: null, path: a };
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--after') {
+      let n = 0;
+      while (i + 1 < args.length && !args[i + 1].startsWith('-')) {
+        inputs.push(spec(args[++i]));
+        n++;
+      }
+      if (n === 0) return '--after needs at least one capture (CAPTURE or IFACE=CAPTURE)';
+    } else if (a === '--in') {
+      if (i + 1 >= args.length || !args[i + 1].includes('=')) return '--in takes IFACE=CAPTURE';
+      inputs.push(spec(args[++i]));
+    } else if (a === '--seed' || a === '--max-conns') {
+      const v = args[++i];
+      if (v === undefined || !/^\d+$/.test(v)) return `${a} takes a non-negative integer`;
+      if (a === '--seed') seed = Number(v);
+      else maxConns = Number(v);
+    } else rest.push(a);
+  }
+  return { inputs, seed, maxConns, rest };
+}
+
+/**
+ * `ipvs-sim ipvsadm -L… --after CAPTURE…`: replays the captures through the
+ * director of the set-up file, then lists its state (counters, rates,
+ * connections) as ipvsadm would at that moment. Only listings make sense here.
+ */
+export async function runIpvsadmAfter(args: readonly string[]): Promise<IpvsadmCliResult> {
+  const after = splitAfterOptions(args);
+  if (typeof after === 'string') return { status: Exit.USAGE, stdout: '', stderr: `ipvs-sim: ${after}\n` };
+  const own = splitOwnOptions(after.rest);
+  if (typeof own === 'string') return { status: Exit.USAGE, stdout: '', stderr: `ipvs-sim: ${own}\n` };
+  let cmd;
+  try {
+    cmd = parseIpvsadmArgs(own.rest);
+  } catch (e) {
+    if (e instanceof IpvsadmError) return { status: e.status, stdout: '', stderr: e.stderr };
+    throw e;
+  }
+  if (cmd.cmd !== 'list')
+    return {
+      status: Exit.USAGE,
+      stdout: '',
+      stderr: 'ipvs-sim: --after shows the state after a replay: use it with a listing (-L, -l, -c …)\n',
+    };
+  let text: string;
+  try {
+    text = readFileSync(own.setup, 'utf8');
+  } catch (e) {
+    return {
+      status: Exit.SETUP,
+      stdout: '',
+      stderr: `ipvs-sim: cannot read ${own.setup}: ${(e as Error).message}\n`,
+    };
+  }
+  let replay: Replay;
+  try {
+    replay = new Replay({
+      setupText: text,
+      setupFile: own.setup,
+      lenient: own.lenient,
+      inputs: after.inputs,
+      seed: after.seed,
+      maxConns: after.maxConns,
+      sink: new NullSink(),
+    });
+    replay.open();
+  } catch (e) {
+    if (e instanceof SetupError)
+      return { status: Exit.SETUP, stdout: '', stderr: `ipvs-sim: ${e.message}\n` };
+    if (e instanceof CaptureFormatError || e instanceof CaptureReadError)
+      return { status: Exit.CAPTURE, stdout: '', stderr: `ipvs-sim: ${e.message}\n` };
+    throw e;
+  }
+  const summary = await replay.run();
+  replay.close();
+  const r = runIpvsadmListing(own.rest, listState(replay.director));
+  const err = summary.captureError ? `ipvs-sim: ${summary.captureError.message}\n` : '';
+  return { status: summary.captureError ? Exit.CAPTURE : r.status, stdout: r.stdout, stderr: err + r.stderr };
+}
+
 function readAllStdin(): string {
   try {
     return readFileSync(0, 'utf8');
@@ -203,15 +310,19 @@ export function register(program: Command): void {
     .description(
       "Runs ipvsadm's own arguments against the director described by a set-up file\n" +
         '(--setup FILE, default ./director.setup, created when missing): configuring commands\n' +
-        "edit the file, listings show its state. `ipvs-sim ipvsadm -h` prints ipvsadm's help;\n" +
-        'see docs/ipvsadm.md.',
+        'edit the file, listings show its state. With --after CAPTURE… (or --in IFACE=CAPTURE)\n' +
+        'a listing shows the state at the end of a replay of those captures (counters, rates,\n' +
+        "connections). `ipvs-sim ipvsadm -h` prints ipvsadm's help; see docs/ipvsadm.md.",
     )
     .helpOption(false)
     .allowUnknownOption()
     .allowExcessArguments()
     .argument('[args...]', "ipvsadm's arguments, plus --setup FILE and --lenient")
-    .action((args: string[]) => {
-      const r = runIpvsadmCli(args, { readStdin: readAllStdin });
+    .action(async (args: string[]) => {
+      const r =
+        args.includes('--after') || args.includes('--in')
+          ? await runIpvsadmAfter(args)
+          : runIpvsadmCli(args, { readStdin: readAllStdin });
       process.stdout.write(r.stdout);
       process.stderr.write(r.stderr);
       process.exitCode = r.status;

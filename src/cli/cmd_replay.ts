@@ -6,7 +6,7 @@ import { readFileSync, mkdirSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { Replay, type ReplayInputSpec, type ReplaySummary } from '../replay/engine.js';
-import { listConns } from '../replay/listing.js';
+import { listState } from '../replay/listing.js';
 import { runIpvsadmListing } from '../control/ipvsadm/index.js';
 import { splitWords } from '../control/shell.js';
 import { SetupError } from '../control/setup.js';
@@ -147,7 +147,7 @@ export async function runReplay(opts: ReplayCliOptions, bare: string[]): Promise
     throw mapIoError(e);
   }
 
-  const state = { ipvs: replay.director.ipvs, conns: listConns(replay.director) };
+  const state = listState(replay.director);
   if (opts.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   process.stderr.write(formatSummary(summary));
   if (opts.stats) process.stdout.write(runIpvsadmListing(['-L', '-n', '--stats'], state).stdout);

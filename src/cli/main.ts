@@ -14,7 +14,7 @@ import { register as registerGen } from './cmd_gen.js';
 /** A subcommand module: adds its command to the program. */
 export type Register = (program: Command) => void;
 
-const SUBCOMMANDS: readonly Register[] = [registerIpvsadm, registerReplay, registerGen];
+const SUBCOMMANDS: readonly Register[] = [registerReplay, registerIpvsadm, registerGen];
 
 export function buildProgram(): Command {
   const program = new Command();

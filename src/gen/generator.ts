@@ -1114,12 +1114,19 @@ export class Generator {
     }
     const nowMs = (sec - this.firstSec) * 1000 + (nsec - this.firstNsec) / 1e6;
     const d = this.director;
-    const timed = this.timedCmds;
-    while (this.timedNext < timed.length && (timed[this.timedNext].atSeconds as number) * 1000 <= nowMs) {
-      applySetupCommand(timed[this.timedNext++], d);
-      d.configChanged();
-    }
+    // as Replay.run: due timers first, then timed commands (compared in whole microseconds)
     d.advance(nowMs);
+    const timed = this.timedCmds;
+    if (this.timedNext < timed.length) {
+      const upToUs = Math.round(nowMs * 1000);
+      while (
+        this.timedNext < timed.length &&
+        Math.round((timed[this.timedNext].atSeconds as number) * 1e6) <= upToUs
+      ) {
+        applySetupCommand(timed[this.timedNext++], d);
+        d.configChanged();
+      }
+    }
     d.receive(link, this.arena, off, len, len);
   }
 

@@ -20,9 +20,11 @@ import { DirectorEnv, type FrameSink, NullSink } from './env.js';
 import { Fib } from './fib.js';
 import { IpvsCore } from './core.js';
 import { Xmit } from './xmit.js';
-import { HostStack } from './stack_min.js';
+import { HostStack } from './stack/stack.js';
 import { Verdict, Hook, type HostStackApi } from './hooks.js';
-import { Stats } from './service.js';
+import { Stats, type Service, type Dest } from './service.js';
+import { EST_PERIOD_MS } from './est.js';
+import type { RateValues } from '../control/ipvsadm/list.js';
 import { Fate, Reason } from './verdict.js';
 import { createSchedulerRegistry } from './sched/index.js';
 import type { SchedulerRegistry } from './sched/scheduler.js';
@@ -62,6 +64,8 @@ export class Director implements SetupTarget {
   /** ipvs->tot_stats. */
   readonly totStats = new Stats();
   private nextDefenseMs = 0;
+  /** Next run of the rate estimator (every 2 s of simulated time). */
+  private nextEstMs = EST_PERIOD_MS;
   /** IPv6 is on once the set-up gives the director an IPv6 address (as the oracle's `ipv6=auto`). */
   private ipv6On = false;
   /** nf_defrag_ipv6 is active once an IPv6 service exists. */
@@ -80,7 +84,8 @@ export class Director implements SetupTarget {
       () => this.env.rng.next32(),
       this.sysctl,
     );
-    this.conns = new ConnTable({ maxConns: opts.maxConns ?? 0 });
+    // room for a busy replay from the start (growth copies every column)
+    this.conns = new ConnTable({ maxConns: opts.maxConns ?? 0, initialCapacity: 65536 });
     const env = this.env;
     this.ops = new ConnOps({
       ipvs: this.ipvs,
@@ -138,10 +143,48 @@ export class Director implements SetupTarget {
     env.nowMs = nowMs;
     this.ipvs.now = nowMs / 1000;
     this.stack.tick(nowMs);
+    if (nowMs >= this.nextEstMs) this.runEstimator(nowMs);
     if (nowMs >= this.nextDefenseMs) {
       this.updateDefenseLevel();
       this.nextDefenseMs = nowMs + DEFENSE_PERIOD_MS;
     }
+  }
+
+  /**
+   * estimation_timer: one step per 2 s period that has passed (once every
+   * average is back to zero, further idle periods change nothing and are
+   * skipped).
+   */
+  private runEstimator(nowMs: number): void {
+    const run = this.sysctl.vs('run_estimation') !== 0;
+    const all: Stats[] = [this.totStats];
+    for (const s of this.ipvs.services) {
+      all.push(s.stats);
+      for (const d of s.dests) all.push(d.stats);
+    }
+    while (nowMs >= this.nextEstMs) {
+      this.nextEstMs += EST_PERIOD_MS;
+      if (!run) continue;
+      let busy = false;
+      for (const st of all) {
+        st.est.step(st);
+        if (!st.est.idle()) busy = true;
+      }
+      if (!busy && nowMs >= this.nextEstMs) {
+        // idle from here on: jump to the last period before now
+        this.nextEstMs += Math.floor((nowMs - this.nextEstMs) / EST_PERIOD_MS) * EST_PERIOD_MS;
+      }
+    }
+  }
+
+  /** Estimated rates of every service and real server (`ipvsadm -L --rate`). */
+  rates(): Map<Service | Dest, RateValues> {
+    const m = new Map<Service | Dest, RateValues>();
+    for (const s of this.ipvs.services) {
+      m.set(s, s.stats.est.read());
+      for (const d of s.dests) m.set(d, d.stats.est.read());
+    }
+    return m;
   }
 
   /**

@@ -89,11 +89,15 @@ export class DirectorEnv {
   readonly sysctl: Sysctls;
   /** Simulated time in milliseconds since the first input frame. */
   nowMs = 0;
-  /** The packet in flight and its parse (whoever changes its layout re-parses). */
-  readonly skb: Skb;
-  readonly info = new PacketInfo();
+  /**
+   * The packet in flight and its parse (whoever changes its layout re-parses).
+   * While the director sends a packet it generated itself (pushPacket), these
+   * name that packet's objects; the input packet's stay untouched aside.
+   */
+  skb: Skb;
+  info = new PacketInfo();
   /** Parse of a packet quoted inside an ICMP error (or a tunnel's inner packet). */
-  readonly cinfo = new PacketInfo();
+  cinfo = new PacketInfo();
   sink: FrameSink;
   readonly fates: FateStats;
   /** Fate of the current input frame (-1 while undecided) and its reason. */
@@ -120,6 +124,12 @@ export class DirectorEnv {
   readonly rng: Rng;
   stack!: HostStackApi;
   hooks!: IpvsHooks;
+  /** Packets pushed aside by pushPacket (skb, info, cinfo per level). */
+  private readonly savedSkb: Skb[] = [];
+  private readonly savedInfo: PacketInfo[] = [];
+  private readonly savedCinfo: PacketInfo[] = [];
+  /** While above 0, setFate records nothing (a generated packet is in flight). */
+  private fateHold = 0;
 
   constructor(sysctl: Sysctls, sink: FrameSink, seed: number) {
     this.sysctl = sysctl;
@@ -130,9 +140,39 @@ export class DirectorEnv {
     this.rng = new Rng(seed);
   }
 
+  /**
+   * Makes a packet the director generated itself (an ICMP error, a RST, a
+   * reply; built by the host stack in its own Skb / PacketInfo objects) the
+   * packet in flight, so that the LOCAL_OUT hooks see it, and suspends fate
+   * recording: what the hooks decide about the generated packet is not the
+   * input frame's fate. `popPacket()` restores the previous packet. Nests.
+   */
+  pushPacket(skb: Skb, info: PacketInfo, cinfo: PacketInfo): void {
+    this.savedSkb.push(this.skb);
+    this.savedInfo.push(this.info);
+    this.savedCinfo.push(this.cinfo);
+    this.skb = skb;
+    this.info = info;
+    this.cinfo = cinfo;
+    this.fateHold++;
+  }
+
+  /** Undoes the last pushPacket(). */
+  popPacket(): void {
+    this.skb = this.savedSkb.pop() as Skb;
+    this.info = this.savedInfo.pop() as PacketInfo;
+    this.cinfo = this.savedCinfo.pop() as PacketInfo;
+    this.fateHold--;
+  }
+
+  /** True while a generated packet is in flight (fates are not recorded). */
+  get generating(): boolean {
+    return this.fateHold > 0;
+  }
+
   /** Records the fate of the current input frame; the first decision stands. */
   setFate(fate: number, reason: number): void {
-    if (this.fate < 0) {
+    if (this.fate < 0 && this.fateHold === 0) {
       this.fate = fate;
       this.reason = reason;
     }

@@ -9,6 +9,7 @@
  * answer by writing into the reused `FibResult`.
  */
 import type { Host } from './host.js';
+import { KeyIndex } from './keyindex.js';
 
 /** Result of a route lookup (one instance per caller, reused). */
 export class FibResult {
@@ -26,6 +27,8 @@ export class FibResult {
   mtu = 0;
   /** Index of the route used (for explain/tracing), -1 for local. */
   route = -1;
+  /** Prefix length of the route used (32 / 128 for a local destination). */
+  plen = 0;
 }
 
 const MAX_ROUTES = 4096;
@@ -35,12 +38,31 @@ export class Fib {
   linkMac: Float64Array = new Float64Array(0);
   linkMtu: Int32Array = new Int32Array(0);
   linkCount = 0;
+  /** Interface names by link index (per-interface sysctls are read by name when the set-up changes). */
+  linkName: string[] = [];
+  /**
+   * The addresses configured on links, in the order added (the kernel's
+   * primary-first order): family, words (4 per entry), prefix length, link,
+   * secondary flag. Used by the host stack (ARP/ND targets, source selection).
+   */
+  addrCount = 0;
+  addrAf: Uint8Array = new Uint8Array(0);
+  addrWords: Uint32Array = new Uint32Array(0);
+  addrPlen: Uint8Array = new Uint8Array(0);
+  addrLink: Int32Array = new Int32Array(0);
+  addrSecondary: Uint8Array = new Uint8Array(0);
 
   // local addresses (and IPv4 prefixes made local by an address on lo)
-  private local4 = new Set<number>();
+  /**
+   * IPv4 local and broadcast addresses in open-addressed word indexes: a
+   * Set<number> would box every address above 2^30 on each lookup.
+   */
+  private local4 = new KeyIndex(1, 4);
   private loNet4 = new Uint32Array(0);
   private loMask4 = new Uint32Array(0);
-  private broadcast4 = new Set<number>();
+  private broadcast4 = new KeyIndex(1, 4);
+  /** Scratch key for the word indexes. */
+  private readonly key1 = new Uint32Array(1);
   private local6: Uint32Array = new Uint32Array(0);
   private local6Count = 0;
 
@@ -62,8 +84,10 @@ export class Fib {
   private r6Count = 0;
 
   // neighbours
-  private neigh4 = new Map<number, number>(); // ip word -> index
   private n4Mac = new Float64Array(0);
+  /** (address, link) -> entry, without boxing: Map keys above 2^30 are heap numbers in V8. */
+  private n4Index = new KeyIndex(2, 4);
+  private readonly n4Key = new Uint32Array(2);
   private n4Link = new Int32Array(0);
   private n6Addr = new Uint32Array(0);
   private n6Mac = new Float64Array(0);
@@ -80,17 +104,38 @@ export class Fib {
     for (const l of links) {
       f.linkMac[l.index] = l.mac;
       f.linkMtu[l.index] = l.mtu;
+      f.linkName[l.index] = l.name;
     }
+    const la = links.flatMap((l) => l.addrs.map((a) => ({ a, link: l.index })));
+    f.addrCount = la.length;
+    f.addrAf = new Uint8Array(la.length);
+    f.addrWords = new Uint32Array(la.length * 4);
+    f.addrPlen = new Uint8Array(la.length);
+    f.addrLink = new Int32Array(la.length);
+    f.addrSecondary = new Uint8Array(la.length);
+    la.forEach(({ a, link }, i) => {
+      f.addrAf[i] = a.addr.af;
+      for (let w = 0; w < 4; w++)
+        f.addrWords[i * 4 + w] = a.addr.af === 4 ? (w === 0 ? a.addr.w0 : 0) : a.addr.word(w);
+      f.addrPlen[i] = a.plen;
+      f.addrLink[i] = link;
+      f.addrSecondary[i] = a.secondary ? 1 : 0;
+    });
     const l6: number[] = [];
     for (const a of host.localAddresses()) {
-      if (a.af === 4) f.local4.add(a.w0);
-      else l6.push(a.w0, a.w1, a.w2, a.w3);
+      if (a.af === 4) {
+        f.key1[0] = a.w0;
+        if (f.local4.find(f.key1, 0) < 0) f.local4.insert(f.key1, 0, 0);
+      } else l6.push(a.w0, a.w1, a.w2, a.w3);
     }
     f.local6 = Uint32Array.from(l6);
     const lo = host.loopbackAddrs.filter((a) => a.addr.af === 4 && a.plen < 32);
     f.loMask4 = Uint32Array.from(lo.map((a) => (a.plen === 0 ? 0 : (~0 << (32 - a.plen)) >>> 0)));
     f.loNet4 = Uint32Array.from(lo.map((a, i) => (a.addr.w0 & f.loMask4[i]) >>> 0));
-    f.broadcast4 = new Set([0xffffffff, ...host.subnetBroadcasts()]);
+    for (const b of [0xffffffff, ...host.subnetBroadcasts()]) {
+      f.key1[0] = b;
+      if (f.broadcast4.find(f.key1, 0) < 0) f.broadcast4.insert(f.key1, 0, 0);
+    }
     f.local6Count = l6.length / 4;
 
     const routes = host.allRoutes().slice(0, MAX_ROUTES);
@@ -140,8 +185,11 @@ export class Fib {
     }
     f.n4Mac = new Float64Array(n4.length);
     f.n4Link = new Int32Array(n4.length);
+    f.n4Index = new KeyIndex(2, Math.max(4, n4.length));
     n4.forEach((n, i) => {
-      f.neigh4.set(n.w, i);
+      f.n4Key[0] = n.w;
+      f.n4Key[1] = n.link;
+      if (f.n4Index.find(f.n4Key, 0) < 0) f.n4Index.insert(f.n4Key, 0, i);
       f.n4Mac[i] = n.mac;
       f.n4Link[i] = n.link;
     });
@@ -160,7 +208,8 @@ export class Fib {
   /** Is the IPv4 address (word) one of the director's own? */
   isLocal4(w: number): boolean {
     const a = w >>> 0;
-    if (this.local4.has(a)) return true;
+    this.key1[0] = a;
+    if (this.local4.find(this.key1, 0) >= 0) return true;
     for (let i = 0; i < this.loNet4.length; i++)
       if ((a & this.loMask4[i]) >>> 0 === this.loNet4[i]) return true;
     return false;
@@ -168,7 +217,8 @@ export class Fib {
 
   /** Limited or subnet-directed IPv4 broadcast address of one of the links. */
   isBroadcast4(w: number): boolean {
-    return this.broadcast4.has(w >>> 0);
+    this.key1[0] = w;
+    return this.broadcast4.find(this.key1, 0) >= 0;
   }
 
   /** Is the IPv6 address at a[i..i+3] one of the director's own? */
@@ -199,6 +249,7 @@ export class Fib {
       out.local = true;
       out.link = -1;
       out.mtu = 65536;
+      out.plen = af === 4 ? 32 : 128;
       for (let w = 0; w < 4; w++) {
         out.nextHop[w] = a[i + w];
         out.src[w] = a[i + w];
@@ -210,6 +261,7 @@ export class Fib {
       for (let r = 0; r < this.r4Count; r++) {
         if ((d & this.r4Mask[r]) >>> 0 === this.r4Prefix[r]) {
           out.route = r;
+          out.plen = Math.clz32(~this.r4Mask[r]);
           out.link = this.r4Link[r];
           out.mtu = this.r4Mtu[r] || this.linkMtu[out.link];
           out.nextHop[0] = this.r4Gw[r] !== 0 ? this.r4Gw[r] : d;
@@ -229,6 +281,11 @@ export class Fib {
           (a[i + 3] & this.r6Mask[o + 3]) >>> 0 === this.r6Prefix[o + 3]
         ) {
           out.route = r;
+          out.plen =
+            Math.clz32(~this.r6Mask[o]) +
+            Math.clz32(~this.r6Mask[o + 1]) +
+            Math.clz32(~this.r6Mask[o + 2]) +
+            Math.clz32(~this.r6Mask[o + 3]);
           out.link = this.r6Link[r];
           out.mtu = this.r6Mtu[r] || this.linkMtu[out.link];
           const gw = this.r6HasGw[r] === 1;
@@ -245,14 +302,63 @@ export class Fib {
   }
 
   /**
+   * Writes the 6-byte MAC of a neighbour on `link` at buf[off..] and answers
+   * true, or false when there is no entry. Unlike neighbour(), no 48-bit
+   * number crosses a call (V8 would box it): the per-packet output path uses this.
+   */
+  writeNeighbourMac(
+    af: number,
+    a: Uint32Array,
+    i: number,
+    link: number,
+    buf: Uint8Array,
+    off: number,
+  ): boolean {
+    let mac: number;
+    if (af === 4) {
+      this.n4Key[0] = a[i];
+      this.n4Key[1] = link;
+      const k = this.n4Index.find(this.n4Key, 0);
+      if (k < 0) return false;
+      mac = this.n4Mac[k];
+    } else {
+      const n = this.n6Addr;
+      let k = 0;
+      for (; k < this.n6Count; k++) {
+        const o = k * 4;
+        if (
+          n[o] === a[i] &&
+          n[o + 1] === a[i + 1] &&
+          n[o + 2] === a[i + 2] &&
+          n[o + 3] === a[i + 3] &&
+          this.n6Link[k] === link
+        )
+          break;
+      }
+      if (k === this.n6Count) return false;
+      mac = this.n6Mac[k];
+    }
+    const hi = Math.floor(mac / 0x100000000);
+    const lo = mac - hi * 0x100000000;
+    buf[off] = hi >>> 8;
+    buf[off + 1] = hi & 255;
+    buf[off + 2] = lo >>> 24;
+    buf[off + 3] = (lo >>> 16) & 255;
+    buf[off + 4] = (lo >>> 8) & 255;
+    buf[off + 5] = lo & 255;
+    return true;
+  }
+
+  /**
    * MAC of a neighbour on `link` (NUD_PERMANENT entries from `ip neigh add`),
    * or -1 when unresolved.
    */
   neighbour(af: number, a: Uint32Array, i: number, link: number): number {
     if (af === 4) {
-      const k = this.neigh4.get(a[i] >>> 0);
-      if (k === undefined || this.n4Link[k] !== link) return -1;
-      return this.n4Mac[k];
+      this.n4Key[0] = a[i];
+      this.n4Key[1] = link;
+      const k = this.n4Index.find(this.n4Key, 0);
+      return k < 0 ? -1 : this.n4Mac[k];
     }
     const n = this.n6Addr;
     for (let k = 0; k < this.n6Count; k++) {

@@ -75,4 +75,10 @@ export interface HostStackApi {
   updatePmtu(af: number, addr: Uint32Array, i: number, mtu: number): void;
   /** Simulated time moved on: expire fragment queues, PMTU exceptions, neighbour probes. */
   tick(nowMs: number): void;
+  /**
+   * End of a replay (the replay engine calls it after the last frame and the
+   * last timed command): fragments still held for reassembly never complete,
+   * their frames move from `held` to `dropped` (`fragment-incomplete`).
+   */
+  flush(): void;
 }

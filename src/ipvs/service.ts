@@ -6,6 +6,7 @@
  */
 import type { Af, IpAddr } from '../wire/addr.js';
 import type { Scheduler } from './sched/scheduler.js';
+import { Estimator } from './est.js';
 
 /** Forwarding methods, numbered as the kernel's IP_VS_CONN_F_* values. */
 export const Fwd = {
@@ -60,6 +61,8 @@ export class Stats {
   outpkts = 0;
   inbytes = 0;
   outbytes = 0;
+  /** The rate estimator of these counters (ip_vs_est.c). */
+  readonly est = new Estimator();
 
   zero(): void {
     this.conns = 0;
@@ -67,6 +70,7 @@ export class Stats {
     this.outpkts = 0;
     this.inbytes = 0;
     this.outbytes = 0;
+    this.est.zero(this);
   }
 }
 
@@ -109,6 +113,12 @@ export class Dest {
   schedData: unknown = null;
   /** Position in a scheduler's load index, maintained by the scheduler. */
   schedSlot = -1;
+  /**
+   * MTU of the route to this real server as cached at its last transmit
+   * (dest->dest_dst): a learned path MTU reaches it only at the next
+   * transmit, as the kernel's cached route goes stale then. 0: none yet.
+   */
+  dstMtu = 0;
 
   constructor(id: number, svc: Service, af: Af, addr: IpAddr, port: number) {
     this.id = id;

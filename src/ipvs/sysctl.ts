@@ -86,6 +86,15 @@ const HOST_KEY_PATTERNS: readonly RegExp[] = [
   /^net\.core\.[a-z_]+$/,
   /^net\.ipv4\.neigh\.[A-Za-z0-9_.@-]+\.[a-z_]+$/,
   /^net\.ipv4\.ip_local_port_range$/,
+  // the host stack's keys (src/ipvs/stack/config.ts reads them)
+  /^net\.ipv4\.icmp_(ratelimit|ratemask|msgs_per_sec|msgs_burst|echo_ignore_all|echo_ignore_broadcasts|errors_use_inbound_ifaddr)$/,
+  /^net\.ipv4\.ipfrag_(time|high_thresh|low_thresh|max_dist)$/,
+  /^net\.ipv4\.route\.(min_pmtu|mtu_expires)$/,
+  /^net\.ipv4\.conf\.[A-Za-z0-9_.@-]+\.(arp_filter|arp_accept|shared_media)$/,
+  /^net\.ipv6\.icmp\.(ratelimit|echo_ignore_all|echo_ignore_multicast)$/,
+  /^net\.ipv6\.ip6frag_(time|high_thresh|low_thresh)$/,
+  /^net\.ipv6\.route\.mtu_expires$/,
+  /^net\.ipv6\.neigh\.[A-Za-z0-9_.@-]+\.[a-z_]+$/,
 ];
 
 /** Host keys with a default that the simulation reads. */

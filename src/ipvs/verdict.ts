@@ -63,6 +63,17 @@ export const Reason = {
   LOCAL_ARP: 33,
   LOCAL_OTHER: 34,
   LOCAL_ND: 35,
+  // host stack (appended)
+  /** A TCP / UDP / ICMP checksum the local stack verified was wrong (dropped silently). */
+  L4_BAD_CHECKSUM: 36,
+  /** The ICMP answer the kernel would send was suppressed by its rate limits. */
+  ICMP_RATE_LIMITED: 37,
+  /** Fragment refused: reassembly memory above ipfrag_high_thresh. */
+  FRAG_MEM_LIMIT: 38,
+  /** A fragment whose bytes the queue already holds (dropped, the queue kept). */
+  FRAG_DUPLICATE: 39,
+  /** IPVS needs the whole transport header (TCP 20, UDP 8, SCTP 16 bytes) in the packet: a first fragment that lacks it is dropped. */
+  IPVS_L4_HEADER_MISSING: 40,
 } as const;
 
 export const REASON_NAMES: readonly string[] = [
@@ -102,6 +113,11 @@ export const REASON_NAMES: readonly string[] = [
   'arp-received',
   'other-received',
   'neighbour-discovery-received',
+  'l4-bad-checksum',
+  'icmp-rate-limited',
+  'fragment-memory-limit',
+  'fragment-duplicate',
+  'ipvs-l4-header-missing',
 ];
 
 export const REASON_COUNT = REASON_NAMES.length;

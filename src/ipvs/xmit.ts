@@ -162,6 +162,8 @@ export class Xmit {
       skb.buf[skb.l3 + 7]--;
     }
     let mtu = env.stack.pathMtu(daf, daddr, 0, r);
+    // the route cached for the real server (dest_dst) is refreshed at each transmit
+    if (dest) dest.dstMtu = mtu;
     if (rtMode & RT_TUNNEL) {
       mtu -= daf === 4 ? 20 : 40;
       if (!dest) {

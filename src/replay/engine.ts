@@ -300,7 +300,12 @@ export class Replay {
 
   private applyTimed(upToMs: number): void {
     const timed = this.script.timed;
-    while (this.timedNext < timed.length && (timed[this.timedNext].atSeconds as number) * 1000 <= upToMs) {
+    // compared in whole microseconds: 8.015 s * 1000 is 8015.000000000001 in binary floating point
+    const upToUs = Math.round(upToMs * 1000);
+    while (
+      this.timedNext < timed.length &&
+      Math.round((timed[this.timedNext].atSeconds as number) * 1e6) <= upToUs
+    ) {
       this.applyCommand(timed[this.timedNext++]);
     }
   }
@@ -342,8 +347,9 @@ export class Replay {
       }
       const nowMs = (r.tsSec - this.firstSec) * 1000 + (r.tsNsec - this.firstNsec) / 1e6;
       this.lastMs = nowMs;
-      this.applyTimed(nowMs);
+      // timers due by now fire first (the kernel ran them before the command did)
       d.advance(nowMs);
+      this.applyTimed(nowMs);
       if (this.sink) {
         this.sink.sec = r.tsSec;
         this.sink.nsec = r.tsNsec;
@@ -363,6 +369,8 @@ export class Replay {
       // timed commands after the last frame
       while (this.timedNext < this.script.timed.length)
         this.applyCommand(this.script.timed[this.timedNext++]);
+      // fragments still held never complete
+      d.stack.flush();
     }
     this.onProgress?.(this.bytesRead(), this.framesRead);
     void env;

@@ -6,7 +6,7 @@
  */
 import { IpAddr, type Af } from '../wire/addr.js';
 import type { Director } from '../ipvs/director.js';
-import type { ConnListEntry } from '../control/ipvsadm/index.js';
+import type { ConnListEntry, ListState } from '../control/ipvsadm/index.js';
 import { ConnFlag } from '../ipvs/conn_ops.js';
 import { stateName } from '../ipvs/proto.js';
 
@@ -41,4 +41,9 @@ export function listConns(d: Director): ConnListEntry[] {
     });
   });
   return out;
+}
+
+/** Everything an `ipvsadm -L…` listing of the director shows: rules, counters, rates, connections. */
+export function listState(d: Director): ListState {
+  return { ipvs: d.ipvs, conns: listConns(d), rates: d.rates(), host: d.host };
 }

@@ -11,7 +11,9 @@
  * harness's compare.py does not mask were found when the extra scenarios were
  * recorded twice (test/oracle/README.md): the outer IPv4 ID of IPv6-in-IPv4
  * tunnel packets (protocol 41, DF clear) and the identification of an IPv6
- * fragment header the director writes when it fragments again.
+ * fragment header the director writes when it fragments again; and the GUE
+ * UDP source port (and checksum) in the first fragment of a GUE packet over
+ * IPv6 that the director fragments (tun-pmtu-disc, pmtu_disc=0).
  */
 import { readFileSync } from 'node:fs';
 
@@ -187,6 +189,9 @@ export function randomOffsets(f: Uint8Array): Set<number> {
     if (nh === 58 || (nh === 6 && f.length >= 68 && f[67] & 0x04)) [15, 16, 17].forEach((x) => out.add(x));
     if (nh === 17 && gueUdp(f, 54) !== null) [54, 55, 60, 61].forEach((x) => out.add(x));
     if (nh === 44 && f.length >= 62) [58, 59, 60, 61].forEach((x) => out.add(x));
+    // the first fragment of a GUE packet the director fragmented: its UDP source port and checksum
+    if (nh === 44 && f[54] === 17 && ((f[56] << 8) | f[57]) >> 3 === 0 && gueUdp(f, 62) !== null)
+      [62, 63, 68, 69].forEach((x) => out.add(x));
     return out;
   }
   if (f.length < 34 || f[12] !== 8 || f[13] !== 0) return out;
@@ -245,4 +250,63 @@ export function connsLines(text: string): string[] {
     else if (t.length && t[0]) out.push(t.join(' '));
   }
   return out.sort();
+}
+
+/**
+ * The harness's pktio leaves out of its captures the IPv6 multicast control
+ * messages a director's stack sends on its own (MLD, router solicitations,
+ * neighbour solicitations / advertisements to a 33:33 group: ICMPv6 types
+ * 130-133, 135, 136, 143) and does not count them in the "+ k µs" of its
+ * timestamps. `dropIgnored` does the same to a simulator's outputs: every
+ * frame is stamped input timestamp + k µs, `inputs` are the input
+ * timestamps (µs); the k of the frames after a dropped one shrinks.
+ */
+export function isIgnoredByHarness(f: Uint8Array): boolean {
+  if (f.length < 14 + 40 + 1 || f[0] !== 0x33 || f[1] !== 0x33 || f[12] !== 0x86 || f[13] !== 0xdd)
+    return false;
+  if (f[20] !== 58) return false;
+  const t = f[54];
+  return (t >= 130 && t <= 133) || t === 135 || t === 136 || t === 143;
+}
+
+export function dropIgnored(outputs: Map<string, PcapFrame[]>, inputs: number[]): void {
+  const bases = [...new Set(inputs)].sort((a, b) => a - b);
+  const baseOf = (us: number): number => {
+    let lo = 0;
+    let hi = bases.length - 1;
+    let best = 0;
+    while (lo <= hi) {
+      const m = (lo + hi) >> 1;
+      if (bases[m] < us) {
+        best = bases[m];
+        lo = m + 1;
+      } else hi = m - 1;
+    }
+    return best;
+  };
+  const all: { us: number; iface: string; f: PcapFrame; drop: boolean }[] = [];
+  for (const [iface, frames] of outputs)
+    for (const f of frames)
+      all.push({ us: f.sec * 1e6 + f.usec, iface, f, drop: isIgnoredByHarness(f.data) });
+  all.sort((a, b) => a.us - b.us);
+  const dropped = new Map<number, number>();
+  for (const x of all) {
+    const base = baseOf(x.us);
+    const n = dropped.get(base) ?? 0;
+    if (x.drop) {
+      dropped.set(base, n + 1);
+      continue;
+    }
+    if (n > 0) {
+      const us = x.us - n;
+      x.f.sec = Math.floor(us / 1e6);
+      x.f.usec = us % 1e6;
+    }
+  }
+  for (const [iface, frames] of outputs) {
+    const keep = frames.filter((f) => !isIgnoredByHarness(f.data));
+    frames.length = 0;
+    frames.push(...keep);
+    void iface;
+  }
 }

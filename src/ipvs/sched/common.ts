@@ -93,3 +93,16 @@ function productLow(a: number, b: number): number {
 export function destLabel(d: { af: number; addr: { toString(): string }; port: number }): string {
   return d.af === 6 ? `[${d.addr.toString()}]:${d.port}` : `${d.addr.toString()}:${d.port}`;
 }
+
+/**
+ * x mod m for integers 0 <= x < 2^53 and 0 < m < 2^53, without the `%`
+ * operator: on values beyond int32 (hashes and random numbers are unsigned
+ * 32-bit) V8 computes `%` with a slow floating-point remainder call. The
+ * quotient from one division may be off by one; the result is corrected.
+ */
+export function modU32(x: number, m: number): number {
+  let r = x - Math.floor(x / m) * m;
+  if (r < 0) r += m;
+  else if (r >= m) r -= m;
+  return r;
+}

@@ -373,15 +373,54 @@ export class Fenwick {
   /** Smallest slot whose prefix sum (inclusive) is >= target (1 <= target <= total); -1 if none. */
   lowerBound(target: number): number {
     if (target > this.total) return -1;
+    const tree = this.tree;
+    const cap = this.cap;
     let pos = 0;
     let rem = target;
     for (let step = this.topBit; step > 0; step >>= 1) {
       const nxt = pos + step;
-      if (nxt <= this.cap && this.tree[nxt] < rem) {
+      if (nxt <= cap && tree[nxt] < rem) {
         pos = nxt;
-        rem -= this.tree[nxt];
+        rem -= tree[nxt];
       }
     }
     return pos; // 0-based slot = (1-based index pos + 1) - 1
+  }
+
+  /** Second result of lowerBound2. */
+  second = -1;
+
+  /**
+   * lowerBound for two targets at once (both within 1..total): the two
+   * descents are interleaved so their memory accesses overlap. Returns the
+   * first slot; the second is left in `second`.
+   */
+  lowerBound2(t1: number, t2: number): number {
+    const tree = this.tree;
+    const cap = this.cap;
+    let p1 = 0;
+    let p2 = 0;
+    let r1 = t1;
+    let r2 = t2;
+    for (let step = this.topBit; step > 0; step >>= 1) {
+      const n1 = p1 + step;
+      const n2 = p2 + step;
+      if (n1 <= cap) {
+        const v = tree[n1];
+        if (v < r1) {
+          p1 = n1;
+          r1 -= v;
+        }
+      }
+      if (n2 <= cap) {
+        const v = tree[n2];
+        if (v < r2) {
+          p2 = n2;
+          r2 -= v;
+        }
+      }
+    }
+    this.second = p2;
+    return p1;
   }
 }

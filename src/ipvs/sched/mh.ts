@@ -23,7 +23,7 @@
  */
 import type { Dest, Service } from '../service.js';
 import { SvcFlag } from '../service.js';
-import { fls, foldAddr, foldIpAddr, gcd } from './common.js';
+import { fls, foldAddr, foldIpAddr, gcd, modU32 } from './common.js';
 import { HsipKey, hsiphashU32 } from './hsiphash.js';
 import type { SchedEnv, SchedFlow, SchedTrace, Scheduler } from './scheduler.js';
 import { hasPorts } from './sh.js';
@@ -59,20 +59,21 @@ class MhState {
   }
 }
 
-/** Entries of the lookup-hash memo (direct-mapped, per scheduler object). */
-const MEMO_BITS = 14;
+/** Entries of the lookup-hash memo (direct-mapped, per scheduler object, 512 KiB once used). */
+const MEMO_BITS = 16;
 const MEMO_SIZE = 1 << MEMO_BITS;
 
 export class MaglevHashing implements Scheduler {
   readonly name = 'mh';
   /**
-   * Memo of the lookup hash `hsiphash(v, k1)` by its input v (port + address):
-   * a pure function of v with the fixed key, so remembering recent results
-   * changes no decision; it spares the SipHash rounds for returning clients.
-   * Slot = (v + 1) in memoKey (0: empty), the hash in memoHash.
+   * Memo of the lookup entry `hsiphash(v, k1) % M` by its input v (port +
+   * address): a pure function of v for this table size and the fixed key, so
+   * remembering recent results changes no decision; it spares the SipHash
+   * rounds for returning clients. memoKey holds v (0: empty, so v = 0 is
+   * simply never remembered), memoEntry the entry. Allocated on first use.
    */
-  private readonly memoKey = new Float64Array(MEMO_SIZE);
-  private readonly memoHash = new Uint32Array(MEMO_SIZE);
+  private memoKey = new Uint32Array(0);
+  private memoEntry = new Int32Array(0);
   /** Table size M. */
   readonly size: number;
   /** IP_VS_MH_TAB_BITS: bits kept of the largest weight/gcd. */
@@ -176,14 +177,18 @@ export class MaglevHashing implements Scheduler {
     }
   }
 
-  /** hsiphash(v, k1) through the memo. */
-  private lookupHash(v: number): number {
+  /** The lookup entry hsiphash(v, k1) % M, through the memo. */
+  private lookupEntry(v: number): number {
+    if (this.memoKey.length === 0) {
+      this.memoKey = new Uint32Array(MEMO_SIZE);
+      this.memoEntry = new Int32Array(MEMO_SIZE);
+    }
     const i = Math.imul(v, 0x9e3779b1) >>> (32 - MEMO_BITS);
-    if (this.memoKey[i] === v + 1) return this.memoHash[i];
-    const h = hsiphashU32(v, MH_KEY1);
-    this.memoKey[i] = v + 1;
-    this.memoHash[i] = h;
-    return h;
+    if (this.memoKey[i] === v && v !== 0) return this.memoEntry[i];
+    const e = modU32(hsiphashU32(v, MH_KEY1), this.size);
+    this.memoKey[i] = v;
+    this.memoEntry[i] = e;
+    return e;
   }
 
   schedule(svc: Service, flow: SchedFlow, trace: SchedTrace | null): Dest | null {
@@ -193,7 +198,7 @@ export class MaglevHashing implements Scheduler {
     const addr = foldAddr(svc.af, flow.inverse ? flow.daddr : flow.saddr);
     let port = 0;
     if ((svc.flags & MH_PORT) !== 0 && hasPorts(flow.protocol)) port = flow.inverse ? flow.dport : flow.sport;
-    const h = this.lookupHash((port + addr) >>> 0) % M;
+    const h = this.lookupEntry((port + addr) >>> 0);
     const d = st.lookup[h];
     if (trace !== null)
       trace.note(`mh: hash of ${port ? 'address + port' : 'address'} -> entry ${h} of ${M}`);
@@ -209,7 +214,7 @@ export class MaglevHashing implements Scheduler {
     if (trace !== null) trace.consider(d, 'entry owner quiesced or overloaded: falling back');
     for (let k = 0; k < M; k++) {
       const roffset = (k + h) % M;
-      const e = mhHash(addr, port, MH_KEY1, roffset) % M;
+      const e = modU32(mhHash(addr, port, MH_KEY1, roffset), M);
       const f = st.lookup[e];
       if (f === null) break;
       if (f.weight > 0 && !f.overloaded) {

@@ -12,7 +12,7 @@
  * kernel's linear walk.
  */
 import type { Dest, Service } from '../service.js';
-import { destLabel } from './common.js';
+import { destLabel, modU32 } from './common.js';
 import { DestSlots, Fenwick } from './dest_index.js';
 import type { SchedEnv, SchedFlow, SchedTrace, Scheduler } from './scheduler.js';
 
@@ -90,10 +90,12 @@ export class PowerOfTwoChoices implements Scheduler {
       return null;
     }
     const mod = total + 1;
-    const r1 = st.env.random32() % mod;
-    const r2 = st.env.random32() % mod;
-    const d1 = st.slots.dests[st.fen.lowerBound(r1 > 0 ? r1 : 1)] as Dest;
-    const d2 = st.slots.dests[st.fen.lowerBound(r2 > 0 ? r2 : 1)] as Dest;
+    const r1 = modU32(st.env.random32() >>> 0, mod);
+    const r2 = modU32(st.env.random32() >>> 0, mod);
+    const fen = st.fen;
+    const s1 = fen.lowerBound2(r1 > 0 ? r1 : 1, r2 > 0 ? r2 : 1);
+    const d1 = st.slots.dests[s1] as Dest;
+    const d2 = st.slots.dests[fen.second] as Dest;
     const w1 = d1.weight | 0;
     const w2 = d2.weight | 0;
     const take2 = Math.imul(w2, overheadInt(d1)) > Math.imul(w1, overheadInt(d2));

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { cmpProducts, fls, foldAddr, gcd, hash32 } from '../../../src/ipvs/sched/common.js';
+import { cmpProducts, fls, foldAddr, gcd, hash32, modU32 } from '../../../src/ipvs/sched/common.js';
 
 describe('sched/common', () => {
   it('cmpProducts compares a*b with c*d exactly, also beyond 2^53', () => {
@@ -36,6 +36,15 @@ describe('sched/common', () => {
     expect(foldAddr(6, Uint32Array.of(0x20010db8, 1, 2, 0xffffffff))).to.equal(
       (0x20010db8 ^ 1 ^ 2 ^ 0xffffffff) >>> 0,
     );
+  });
+
+  it('modU32 is the exact remainder for unsigned 32-bit values and any modulus', () => {
+    fc.assert(
+      fc.property(fc.nat(0xffffffff), fc.integer({ min: 1, max: 2 ** 32 }), (x, m) => modU32(x, m) === x % m),
+      { numRuns: 3000 },
+    );
+    expect(modU32(0xffffffff, 4093)).to.equal(0xffffffff % 4093);
+    expect(modU32(0xfffffffe, 0x7fffffff)).to.equal(0);
   });
 
   it('gcd and fls behave as the kernel helpers', () => {

@@ -366,6 +366,39 @@ connection is counted as active before the next pick, as an established TCP
 connection would be.
 `;
 
+const OUTRO = `## Details settled against the real kernel
+
+Points the upstream sources or the project's notes left open, and the
+oracle scenarios that settle them (\`test/oracle/scenarios\`, and the
+scheduler's own in \`test/ipvs/sched/scenarios\`, made with the oracle
+harness; every decision of all of them is replayed by
+\`test/ipvs/sched/oracle.test.ts\`):
+
+- **Overhead** is \`active * 256 + active + inactive\` on the oracle's kernel
+  (\`sched-wlc-overhead\`); none of the other scenarios can tell the two
+  formulas apart.
+- **dh** buckets are \`hash_32(ntohl(daddr), 8)\` (6.1 uses hash_32, not the
+  older multiply-and-mask): \`sched-dh\`, \`sched-hash-changes\`.
+- **sh** buckets are \`hash_32(ntohl(saddr) + ntohs(sport), 8)\` with the
+  port only for \`sh-port\`; the fallback tries \`(2h + k) & 255\`:
+  \`sched-sh\`, \`sched-sh-port\`, \`sched-sh-fallback\`, \`tun-sh\`,
+  \`sched-hash-changes\` (an edit rebuilds the buckets).
+- **mh** hashes with SipHash-1-3 over the four little-endian bytes of the
+  u32 \`offset + port + address\`, truncated to 32 bits, keys
+  {2654435761, 2654435761} and {2654446892, 2654446892}: \`sched-mh\`,
+  \`sched-mh-port\`, \`sched-mh-fallback\` (quiesced, deleted and re-added
+  servers).
+- **wrr** after \`-e/-d/-a\` (cw rounding to the gcd grid),
+  **rr** after deleting the server the walk stands on, **lblc** with a
+  deleted then re-added cached server, **lblcr** dropping its most loaded
+  member after \`lblcr_expiration\`: \`sched-wrr-changes\`,
+  \`sched-rr-changes\`, \`sched-lblc-changes\`, \`sched-lblcr-expire\`.
+- **Overload**: set when active + inactive reaches \`-x\` as a connection is
+  bound; cleared when a connection is freed and the total is below \`-y\`
+  (or, without \`-y\`, when total * 4 < \`-x\` * 3): \`thresholds\`,
+  \`sched-fo\`.
+`;
+
 /** The document, unformatted. */
 export function generateSchedulerDocsRaw(): string {
   const parts = [INTRO];
@@ -375,6 +408,7 @@ export function generateSchedulerDocsRaw(): string {
     parts.push(`**Good for.** ${s.goodFor}\n`);
     parts.push(`**Example.**\n\n${s.example()}\n`);
   }
+  parts.push(OUTRO);
   return parts.join('\n');
 }
 

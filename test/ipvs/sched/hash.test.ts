@@ -187,6 +187,18 @@ describe('sched/mh', () => {
     }
   });
 
+  it('remembering lookup hashes of returning clients changes no decision (including the input 0)', () => {
+    const l = build([1, 2, 3, 4, 0], MH_PORT);
+    const t = table(l);
+    const want = (src: string, port: number) =>
+      (t[mhHash((w0(src) + port) >>> 0, 0, MH_KEY1, 0) % 4093] as Dest).addr.toString();
+    for (let round = 0; round < 3; round++)
+      for (let i = 0; i < 300; i++)
+        expect(l.pick(`100.64.${i >> 8}.${i & 255}:${i}`)).to.equal(want(`100.64.${i >> 8}.${i & 255}`, i));
+    expect(l.pick('0.0.0.0:0')).to.equal(want('0.0.0.0', 0));
+    expect(l.pick('0.0.0.0:0')).to.equal(want('0.0.0.0', 0));
+  });
+
   it('a quiesced server keeps its entries: its clients get no destination, or fall back with mh-fallback', () => {
     const plain = build([1, 2, 3, 4]);
     const fb = build([1, 2, 3, 4], MH_FALLBACK);
