@@ -263,7 +263,7 @@ function ignoreEpipe(e: NodeJS.ErrnoException): void {
  * can spin on some pseudo file systems); a failure is a CliError naming the
  * directory and the cause, exit status Exit.OUTPUT.
  */
-function makeDirectory(dir: string): void {
+export function makeDirectory(dir: string): void {
   const missing: string[] = [];
   let d = path.resolve(dir);
   for (;;) {

@@ -9,11 +9,20 @@ import { Command, CommanderError } from 'commander';
 import { CliError, Exit } from './errors.js';
 import { register as registerIpvsadm } from './cmd_ipvsadm.js';
 import { register as registerReplay } from './cmd_replay.js';
+import { register as registerExplain } from './cmd_explain.js';
+import { register as registerLab } from './cmd_lab.js';
+import { register as registerGen } from './cmd_gen.js';
 
 /** A subcommand module: adds its command to the program. */
 export type Register = (program: Command) => void;
 
-const SUBCOMMANDS: readonly Register[] = [registerReplay, registerIpvsadm];
+const SUBCOMMANDS: readonly Register[] = [
+  registerReplay,
+  registerIpvsadm,
+  registerExplain,
+  registerLab,
+  registerGen,
+];
 
 export function buildProgram(): Command {
   const program = new Command();

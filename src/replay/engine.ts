@@ -21,9 +21,9 @@ import { Director } from '../ipvs/director.js';
 import type { FrameSink } from '../ipvs/env.js';
 import { Fate, FATE_NAMES, Reason, REASON_NAMES, REASON_COUNT } from '../ipvs/verdict.js';
 import { WIRE_REASON_NAMES } from '../wire/reasons.js';
-import { openCapture, type CaptureReader } from '../capture/reader.js';
+import { openCapture, DEFAULT_READ_BUFFER, type CaptureReader } from '../capture/reader.js';
 import { CaptureFormatError, CaptureReadError, CaptureWriteError } from '../capture/errors.js';
-import { openOutput, createPcapWriter, type CaptureWriter } from '../capture/writer.js';
+import { openOutput, createPcapWriter, DEFAULT_WRITE_BUFFER, type CaptureWriter } from '../capture/writer.js';
 import {
   parseSetup,
   applySetupCommand,
@@ -31,7 +31,6 @@ import {
   type SetupScript,
   type SetupCommand,
 } from '../control/setup.js';
-import { readMac } from '../wire/addr.js';
 
 export interface ReplayInputSpec {
   /** Capture file. */
@@ -59,6 +58,14 @@ export interface ReplayConfig {
   progressEvery?: number;
   /** Called after each input frame is processed (explain mode); null in a plain replay. */
   onFrame?: ((frameNo: number, director: Director) => void) | null;
+  /**
+   * Called with each input frame just before the director receives it (the
+   * frame is buf[off, off+capLen), arriving on `link`; explain mode copies it
+   * to show the headers before the rewrite); null in a plain replay.
+   */
+  onInput?:
+    | ((frameNo: number, link: number, buf: Uint8Array, off: number, capLen: number, origLen: number) => void)
+    | null;
   /** Sink to use instead of writing files (tests, benchmarks). */
   sink?: FrameSink | null;
 }
@@ -136,9 +143,14 @@ interface Input {
 const YIELD_EVERY = 16384;
 
 /**
- * Writes the director's frames to the output captures. A write error is not
- * thrown through the director (the frame in flight would lose its fate): it
- * is kept in `failure` and the replay loop stops after the current frame.
+ * Writes the director's output frames: the header part (Ethernet, tunnel
+ * headers, built in the director's scratch) and the body (the packet, most
+ * often still in the reader's buffer) go to the writer in one two-part
+ * write. The readers' and writers' buffers share one ArrayBuffer (see
+ * Replay.open), so the body is copied with copyWithin and nothing is
+ * allocated per frame. A write error is not thrown through the director (the
+ * frame in flight would lose its fate): it is kept in `failure` and the
+ * replay loop stops after the current frame.
  */
 class WriterSink implements FrameSink {
   sec = 0;
@@ -146,7 +158,6 @@ class WriterSink implements FrameSink {
   k = 0;
   failure: CaptureWriteError | null = null;
   readonly perLink: Float64Array;
-  private readonly scratch = new Uint8Array(65536 + 512);
   constructor(
     private readonly writers: (CaptureWriter | null)[],
     private readonly single: CaptureWriter | null,
@@ -173,14 +184,10 @@ class WriterSink implements FrameSink {
       sec += Math.floor(nsec / 1e9);
       nsec %= 1e9;
     }
-    const s = this.scratch;
-    s.set(hdr.subarray(hdrOff, hdrOff + hdrLen), 0);
-    s.set(body.subarray(bodyOff, bodyOff + bodyLen), hdrLen);
-    const len = hdrLen + bodyLen;
     const w = this.single ?? this.writers[link];
     if (w === null || w === undefined || this.failure !== null) return;
     try {
-      w.write(this.single ? link : 0, s, 0, len, origLen, sec, nsec);
+      w.writeParts(this.single ? link : 0, hdr, hdrOff, hdrLen, body, bodyOff, bodyLen, origLen, sec, nsec);
     } catch (e) {
       if (!(e instanceof CaptureWriteError)) throw e;
       this.failure = e;
@@ -205,6 +212,9 @@ export class Replay {
   private outputError: ReplaySummary['outputError'] = null;
   private framesRead = 0;
   private peakConns = 0;
+  /** MAC of each link by index, high 16 bits (-1: no MAC) and low 32 bits, for inputs mapped by destination MAC. */
+  private linkMacHi = new Int32Array(0);
+  private linkMacLo = new Int32Array(0);
   /** Progress callback (bytes read, frames read), called every few thousand frames and at the end. */
   onProgress: ((bytesRead: number, framesRead: number) => void) | null;
 
@@ -224,6 +234,25 @@ export class Replay {
   open(): void {
     const d = this.director;
     const links = d.host.links;
+    // links have fixed indexes; a link without a MAC matches no frame
+    this.linkMacHi = new Int32Array(links.length).fill(-1);
+    this.linkMacLo = new Int32Array(links.length);
+    for (const l of links)
+      if (l.macSet) {
+        this.linkMacHi[l.index] = Math.floor(l.mac / 2 ** 32);
+        this.linkMacLo[l.index] = (l.mac % 2 ** 32) | 0;
+      }
+    // one ArrayBuffer for every reader's and writer's buffer: frames are copied from the input
+    // buffers to the output batches with copyWithin (capture/writer.ts, sharedCaptureBuffers)
+    const nIn = this.cfg.inputs.length;
+    const nOut = this.cfg.sink ? 0 : this.cfg.outDir ? links.length : this.cfg.outFile ? 1 : 0;
+    const arena = new Uint8Array(nIn * DEFAULT_READ_BUFFER + nOut * DEFAULT_WRITE_BUFFER);
+    const readBuf = (i: number): Uint8Array =>
+      arena.subarray(i * DEFAULT_READ_BUFFER, (i + 1) * DEFAULT_READ_BUFFER);
+    const writeBuf = (i: number): Uint8Array => {
+      const o = nIn * DEFAULT_READ_BUFFER + i * DEFAULT_WRITE_BUFFER;
+      return arena.subarray(o, o + DEFAULT_WRITE_BUFFER);
+    };
     for (const spec of this.cfg.inputs) {
       let fixed = -1;
       if (spec.iface !== null) {
@@ -236,7 +265,7 @@ export class Replay {
           );
         fixed = l.index;
       }
-      const reader = openCapture(spec.path);
+      const reader = openCapture(spec.path, { buffer: readBuf(this.inputs.length) });
       let size: number;
       try {
         size = statSync(spec.path).size;
@@ -250,11 +279,14 @@ export class Replay {
       // caller-provided sink (tests, benchmarks)
     } else if (this.cfg.outDir) {
       const nano = this.inputs.some((i) => i.reader.nanosecond);
-      this.writers = names.map((n) =>
-        createPcapWriter(path.join(this.cfg.outDir as string, `${n}.pcap`), { nanosecond: nano }),
+      this.writers = names.map((n, i) =>
+        createPcapWriter(path.join(this.cfg.outDir as string, `${n}.pcap`), {
+          nanosecond: nano,
+          buffer: writeBuf(i),
+        }),
       );
     } else if (this.cfg.outFile) {
-      this.single = openOutput(this.cfg.outFile, names);
+      this.single = openOutput(this.cfg.outFile, names, { buffer: writeBuf(0) });
     }
     if (!this.cfg.sink) {
       this.sink = new WriterSink(this.writers, this.single, links.length);
@@ -287,8 +319,15 @@ export class Replay {
     }
     if (l >= 0) return l;
     if (r.capLen >= 6) {
-      const byMac = this.director.host.linkByMac(readMac(r.buf, r.off));
-      if (byMac) return byMac.index;
+      // by destination MAC: a scan of the links' MACs, compared as two small integers (a 48-bit
+      // MAC as one number would be a heap-allocated double per frame; Host.linkByMac's find a closure)
+      const b = r.buf;
+      const o = r.off;
+      const hi = (b[o] << 8) | b[o + 1];
+      const lo = (b[o + 2] << 24) | (b[o + 3] << 16) | (b[o + 4] << 8) | b[o + 5];
+      const his = this.linkMacHi;
+      const los = this.linkMacLo;
+      for (let i = 0; i < his.length; i++) if (his[i] === hi && los[i] === lo) return i;
     }
     return 0;
   }
@@ -348,6 +387,7 @@ export class Replay {
     const inputs = this.inputs;
     for (const inp of inputs) if (!this.captureError) this.pull(inp);
     const onFrame = this.cfg.onFrame ?? null;
+    const onInput = this.cfg.onInput ?? null;
     const every = this.cfg.progressEvery ?? YIELD_EVERY;
     let sinceYield = 0;
     const sink = this.sink;
@@ -356,7 +396,8 @@ export class Replay {
       if (this.captureError || this.stopSignal || this.outputError) break;
       // the input whose frame comes first (ties: input order)
       let best: Input | null = null;
-      for (const inp of inputs) {
+      for (let i = 0; i < inputs.length; i++) {
+        const inp = inputs[i];
         if (!inp.ready) continue;
         const r = inp.reader;
         if (
@@ -383,7 +424,9 @@ export class Replay {
         this.sink.k = 0;
       }
       if (conns.size > this.peakConns) this.peakConns = conns.size;
-      d.receive(this.linkFor(best), r.buf, r.off, r.capLen, r.origLen);
+      const link = this.linkFor(best);
+      if (onInput) onInput(this.framesRead, link, r.buf, r.off, r.capLen, r.origLen);
+      d.receive(link, r.buf, r.off, r.capLen, r.origLen);
       if (onFrame) onFrame(this.framesRead, d);
       this.framesRead++;
       if (sink !== null && sink.failure !== null) this.noteOutputError(sink.failure);
@@ -413,11 +456,12 @@ export class Replay {
 
   /**
    * End of the replay (end of input, a malformed capture, an output error or
-   * a signal): fragments still held for reassembly will never complete. The
-   * host stack's flush() drops its queues, moving their frames from held to
-   * dropped (`fragment-incomplete`); anything still counted as held after
-   * that (a stack that kept no queue for it) is moved here the same way, so
-   * the fates always sum to the frames read.
+   * a signal): frames still held will never be released. The host stack's
+   * flush() drops its queues, moving their frames from held to dropped —
+   * fragments waiting for reassembly as `fragment-incomplete`, packets
+   * waiting for a neighbour as `neighbour-unresolved`; anything still counted
+   * as held after that (a stack that kept no queue for it) is moved here as
+   * dropped `fragment-incomplete`, so the fates always sum to the frames read.
    */
   private resolveHeld(): void {
     const d = this.director;

@@ -382,6 +382,58 @@ describe('robustness: the replay command under adversity', function () {
     });
   });
 
+  describe('every subcommand: one-line errors with the documented status, no stack', () => {
+    it('gen, explain, lab and ipvsadm', async () => {
+      const bad = path.join(dir, 'frob.setup');
+      writeFileSync(bad, 'frob\n');
+      const cut = path.join(dir, 'cut-explain.pcap');
+      const { readFileSync } = await import('node:fs');
+      writeFileSync(cut, readFileSync(small).subarray(0, 24 + 10 * 76 + 20));
+      const x = (n: string): string => path.join(dir, n);
+      const cases: [string[], number, RegExp][] = [
+        [['gen', '--setup', setup], 2, /give an output/],
+        [['gen', '--setup', setup, '-o', x('g.pcap'), '--flows', 'abc'], 2, /--flows takes a whole number/],
+        [['gen', '--setup', bad, '-o', x('g.pcap')], 3, /frob\.setup:1:1: 'frob' is not a command/],
+        [
+          ['gen', '--setup', setup, '-o', '/dev/full', '--flows', '50'],
+          5,
+          /no space left on device \(ENOSPC\)/,
+        ],
+        [
+          ['gen', '--setup', setup, '--out-dir', path.join(small, 'x'), '--flows', '50'],
+          5,
+          /cannot create output directory/,
+        ],
+        [['explain', '--setup', setup], 2, /no input capture/],
+        [['explain', '--setup', setup, '--in', `eth9=${small}`], 2, /has no interface 'eth9'/],
+        [['explain', '--setup', bad, small], 3, /frob\.setup:1:1:/],
+        [['explain', '--setup', setup, x('none.pcap')], 4, /no such file or directory \(ENOENT\)/],
+        [
+          ['explain', '--setup', setup, path.join(ROOT, 'fixtures/capture/raw-ip.pcap')],
+          4,
+          /link type 101 \(RAW\) is not supported/,
+        ],
+        [['explain', '--setup', setup, cut], 4, /stopped at a malformed capture: .*frame 11/],
+        [['lab', 'xyz'], 2, /lab takes dr, nat or tun/],
+        [['lab', 'dr', '--setup', bad], 3, /frob\.setup:1:1:/],
+        [['lab', 'dr', '--pcap-dir', path.join(small, 'x')], 5, /cannot create output directory/],
+        [['ipvsadm', '--setup', bad, '-L', '-n'], 3, /frob\.setup:1:1:/],
+        [
+          ['ipvsadm', '--setup', x('ipvsadm.setup'), '-A', '-t', '10.0.0.300:80'],
+          2,
+          /illegal virtual server address/,
+        ],
+      ];
+      for (const [args, status, message] of cases) {
+        const r = await runCli(args);
+        const what = args.join(' ');
+        expect(r.status, `${what}\n${r.stderr}`).to.equal(status);
+        expect(r.stderr, what).to.match(message);
+        expect(hasStack(r.stderr), what).to.equal(false);
+      }
+    });
+  });
+
   describe('progress', () => {
     it('--progress shows frames, frames/s, bytes and ETA on stderr even when it is not a terminal; stdout stays clean', async () => {
       const r = await runChild([
