@@ -21,12 +21,24 @@ export const CTPL_ASSURED = 1;
 const NEW_CONN_TIMEOUT_MS = 3000;
 const EXPIRE_LATER_MS = 60_000;
 
+/** The simulated clock ConnOps reads, and the director's own addresses (the director's DirectorEnv). */
+export interface Clock {
+  /** Simulated time, milliseconds. */
+  readonly nowMs: number;
+  readonly fib: { isLocal(af: number, a: Uint32Array, i: number): boolean };
+}
+
+/**
+ * Simulator-only flag bit: the entry's client address is one of the
+ * director's own (counted in ConnOps.localClientConns).
+ */
+const LOCAL_CLIENT = 0x40000000;
+
 /** What ConnOps needs from the director. */
 export interface ConnEnv {
   readonly ipvs: Ipvs;
   readonly conns: ConnTable;
-  /** Simulated time, milliseconds. */
-  readonly nowMs: number;
+  readonly clock: Clock;
 }
 
 /** The real server's load changed: tell its scheduler (so indexed schedulers stay exact). */
@@ -36,6 +48,13 @@ function loadChanged(dest: Dest): void {
 
 export class ConnOps {
   private readonly env: ConnEnv;
+  /**
+   * Entries whose client is the director itself. Only such an entry can
+   * match ip_vs_out's lookup of a packet addressed to the director (its
+   * destination is the entry's client), so with none IPVS skips that lookup
+   * at LOCAL_IN.
+   */
+  localClientConns = 0;
 
   constructor(env: ConnEnv) {
     this.env = env;
@@ -62,6 +81,10 @@ export class ConnOps {
     fwmark: number,
   ): number {
     let f = flags;
+    if (this.env.clock.fib.isLocal(af, caddr, 0)) {
+      f |= LOCAL_CLIENT;
+      this.localClientConns++;
+    }
     if (dest) {
       let destFlags = dest.fwd | ConnFlag.INACTIVE;
       if (dest.fwd !== Fwd.MASQ) destFlags |= ConnFlag.NOOUTPUT;
@@ -102,6 +125,22 @@ export class ConnOps {
     return id;
   }
 
+  /** After the director's addresses changed: re-mark the entries whose client is now (not) local. */
+  recountLocalClients(): void {
+    const { conns } = this.env;
+    const fib = this.env.clock.fib;
+    const a = new Uint32Array(4);
+    let n = 0;
+    conns.forEach((id) => {
+      conns.getCaddr(id, a);
+      if (fib.isLocal(conns.afOf(id), a, 0)) {
+        conns.flags[id] |= LOCAL_CLIENT;
+        n++;
+      } else conns.flags[id] &= ~LOCAL_CLIENT;
+    });
+    this.localClientConns = n;
+  }
+
   /** The destination bound to an entry (null for an entry without one). */
   dest(id: number): Dest | null {
     const d = this.env.conns.destId[id];
@@ -113,7 +152,8 @@ export class ConnOps {
    * one-packet entry (ipvsadm -o) expires at once instead.
    */
   put(id: number): void {
-    const { conns, nowMs } = this.env;
+    const conns = this.env.conns;
+    const nowMs = this.env.clock.nowMs;
     if (conns.flags[id] & ConnFlag.ONE_PACKET) {
       this.expire(id);
       return;
@@ -123,7 +163,8 @@ export class ConnOps {
 
   /** ip_vs_conn_expire_now: make the timer fire at the next tick if it is later. */
   expireNow(id: number): void {
-    const { conns, nowMs } = this.env;
+    const conns = this.env.conns;
+    const nowMs = this.env.clock.nowMs;
     if (conns.isArmed(id) && conns.expires[id] > nowMs) conns.arm(id, nowMs);
   }
 
@@ -224,6 +265,7 @@ export class ConnOps {
   /** ip_vs_unbind_dest + free. */
   private unbindAndFree(id: number): void {
     const { conns, ipvs } = this.env;
+    if (conns.flags[id] & LOCAL_CLIENT) this.localClientConns--;
     const dest = this.dest(id);
     if (dest) {
       const f = conns.flags[id];

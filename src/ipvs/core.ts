@@ -369,7 +369,8 @@ export class IpvsCore implements IpvsHooks {
     }
     if (skb.af === 6 && info.isFragment && info.fragOff > 0) return Verdict.ACCEPT;
     if (info.l4Cap < 4) return this.dropNotCaptured();
-    const cp = this.connOut(info, false);
+    // at LOCAL_IN only an entry whose client is the director can match (see ConnOps.localClientConns)
+    const cp = hook === Hook.LOCAL_IN && this.ops.localClientConns === 0 ? -1 : this.connOut(info, false);
     if (cp >= 0) return this.handleResponse(cp, hook);
 
     if (env.sysctl.natIcmpSend && this.hasRealService(skb.af, info.proto, info.saddr, info.sport)) {

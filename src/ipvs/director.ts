@@ -31,7 +31,7 @@ import type { SchedulerRegistry } from './sched/scheduler.js';
 import { parseFrame } from '../wire/parse.js';
 import { EtherType } from '../wire/ethernet.js';
 import { readMac } from '../wire/addr.js';
-import { sum16, fold } from '../wire/checksum.js';
+import { sum16, sum20, fold } from '../wire/checksum.js';
 import type { SetupTarget } from '../control/setup.js';
 import { TraceKind, fmtAddr } from './trace.js';
 import { REASON_NAMES } from './verdict.js';
@@ -89,14 +89,7 @@ export class Director implements SetupTarget {
     );
     // room for a busy replay from the start (growth copies every column)
     this.conns = new ConnTable({ maxConns: opts.maxConns ?? 0, initialCapacity: 65536 });
-    const env = this.env;
-    this.ops = new ConnOps({
-      ipvs: this.ipvs,
-      conns: this.conns,
-      get nowMs() {
-        return env.nowMs;
-      },
-    });
+    this.ops = new ConnOps({ ipvs: this.ipvs, conns: this.conns, clock: this.env });
     this.ipvs.connHooks = { expireNodestConns: () => this.ops.flushNodest() };
     this.xmit = new Xmit(this.env, this.ipvs, this.conns, this.ops);
     this.core = new IpvsCore(this.env, this.ipvs, this.conns, this.ops, this.xmit, this.totStats);
@@ -123,6 +116,7 @@ export class Director implements SetupTarget {
   /** Re-compiles what the hot path uses after the set-up changed (a set-up line or a timed command). */
   configChanged(): void {
     this.env.fib = Fib.build(this.host);
+    if (this.conns.size > 0) this.ops.recountLocalClients();
     this.core.rebuild();
     this.ipv6On = this.host.localAddresses().some((a) => a.af === 6);
     this.v6Defrag = this.ipvs.services.some((s) => s.af === 6);
@@ -292,7 +286,8 @@ export class Director implements SetupTarget {
     skb.mark = 0;
     if (af === 4) {
       // ip_rcv_core: the header checksum must be right
-      if (fold(sum16(buf, l3, info.ipHdrLen, 0)) !== 0xffff) {
+      const ihl = info.ipHdrLen;
+      if (fold(ihl === 20 ? sum20(buf, l3) : sum16(buf, l3, ihl, 0)) !== 0xffff) {
         env.drop(Reason.IPV4_BAD_CHECKSUM);
         return;
       }

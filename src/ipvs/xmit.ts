@@ -225,7 +225,6 @@ export class Xmit {
   /** ip_vs_dr_xmit(_v6). */
   private drXmit(cp: number, icmp: boolean): VerdictValue {
     const { env, conns } = this;
-    const skb = env.skb;
     conns.getDaddr(cp, this.daddr);
     const r = this.getOutRoute(
       conns.dafOf(cp),
@@ -237,7 +236,10 @@ export class Xmit {
     );
     if (r === RT_ERR) return Verdict.STOLEN;
     if (r === RT_IS_LOCAL) return Verdict.ACCEPT;
-    if (skb.af === 4) ipv4SendCheck(skb.buf, skb.l3);
+    // ip_send_check() would recompute the header checksum here; the header is
+    // the one ip_rcv verified with only its TTL decremented by ipv4DecTtl,
+    // whose incremental result equals the full recomputation for a correct
+    // header (wire/checksum.ts), so there is nothing to redo
     if (env.tracer)
       env.tracer.step(
         TraceKind.XMIT,
@@ -290,25 +292,33 @@ export class Xmit {
     return a[0] === 0 && a[1] === 0 && a[2] === 0 && a[3] === 1;
   }
 
-  /** Writes the packet's destination address (IPv4: full header checksum, as ip_send_check). */
+  /**
+   * Writes the packet's destination address. IPv4: the kernel recomputes the
+   * header checksum (ip_send_check); the header it rewrites always checks
+   * (verified by ip_rcv or built by the director, then changed only by
+   * ipv4DecTtl), and for such a header the RFC 1624 update of the address
+   * change gives exactly the full recomputation (wire/checksum.ts).
+   */
   private writeDaddr(af: number, a: Uint32Array): void {
     const skb = this.env.skb;
     const b = skb.buf;
     if (af === 4) {
-      wr32(b, skb.l3 + 16, a[0]);
-      ipv4SendCheck(b, skb.l3);
+      const o = skb.l3 + 16;
+      wr16(b, skb.l3 + 10, update32(rd16(b, skb.l3 + 10), rd32(b, o), a[0]));
+      wr32(b, o, a[0]);
     } else {
       for (let i = 0; i < 4; i++) wr32(b, skb.l3 + 24 + 4 * i, a[i]);
     }
   }
 
-  /** Writes the packet's source address (IPv4: full header checksum). */
+  /** Writes the packet's source address (IPv4: the header checksum updated as in writeDaddr). */
   private writeSaddr(af: number, a: Uint32Array): void {
     const skb = this.env.skb;
     const b = skb.buf;
     if (af === 4) {
-      wr32(b, skb.l3 + 12, a[0]);
-      ipv4SendCheck(b, skb.l3);
+      const o = skb.l3 + 12;
+      wr16(b, skb.l3 + 10, update32(rd16(b, skb.l3 + 10), rd32(b, o), a[0]));
+      wr32(b, o, a[0]);
     } else {
       for (let i = 0; i < 4; i++) wr32(b, skb.l3 + 8 + 4 * i, a[i]);
     }
@@ -440,7 +450,7 @@ export class Xmit {
     if (skb.af === 4) {
       nextProto = IPPROTO_IPIP;
       if (env.sysctl.pmtuDisc) df = b[l3 + 6] & 0x40;
-      ipv4SendCheck(b, l3);
+      // the inner header's ip_send_check: already right (see drXmit)
       dsfield = b[l3 + 1];
       ttl = b[l3 + 8];
     } else {
