@@ -104,8 +104,8 @@ export class Director implements SetupTarget {
         sysctl: this.sysctl,
         advanceTimers: (ms: number): void => {
           this.conns.expire(ms, this.onExpire);
-          if (ms > env.nowMs) env.nowMs = ms;
-          this.ipvs.now = env.nowMs / 1000;
+          if (ms > this.env.nowMs) this.env.nowMs = ms;
+          this.ipvs.now = this.env.nowMs / 1000;
         },
       },
       seed,
