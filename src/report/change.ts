@@ -3,8 +3,8 @@
  * (`--remove RIP:PORT@SECONDS`) or added (`--add 'ipvsadm -a …'@SECONDS`)
  * mid-run, turned into timed set-up lines (`@SECONDS ipvsadm …`) that the
  * changed run appends to the set-up. Without either option the change is the
- * default: the set-up's last added real server is removed at the middle of
- * the capture.
+ * default: each virtual service loses the real server the set-up added to it
+ * last, at the middle of the capture.
  */
 import { Director } from '../ipvs/director.js';
 import type { Dest, Service } from '../ipvs/service.js';
@@ -100,9 +100,9 @@ function destsOf(d: Director): Set<Dest> {
 
 /**
  * Turns the specs into timed set-up lines, resolved against the director
- * the untimed set-up builds. No spec: remove the last real server the set-up
- * adds, at `durationSeconds / 2`. Returns null when the set-up has no real
- * server to remove by default.
+ * the untimed set-up builds. No spec: each virtual service loses the real
+ * server the set-up added to it last, at `durationSeconds / 2`. Returns null
+ * when the set-up has no real server to remove by default.
  */
 export function resolveChange(
   setupText: string,
@@ -116,16 +116,23 @@ export function resolveChange(
   const removed: string[] = [];
   const added: string[] = [];
   const removedKeys = new Set<string>();
-  let isDefault = false;
-  let list = specs;
+  const list = specs;
   if (list.length === 0) {
-    let last: Dest | null = null;
-    for (const svc of d.ipvs.services)
-      for (const dest of svc.dests) if (last === null || dest.id > last.id) last = dest;
-    if (!last) return null;
-    isDefault = true;
+    // each service loses the real server the set-up added last (the head of its list)
     const at = Math.round((durationSeconds / 2) * 1e6) / 1e6;
-    list = [{ kind: 'remove', what: serverKey(last), atSeconds: at, option: 'default change' }];
+    const lastOf = d.ipvs.services.filter((svc) => svc.dests.length > 0).map((svc) => svc.dests[0]);
+    if (lastOf.length === 0) return null;
+    for (const dest of lastOf) {
+      const at6 = timeText(at);
+      lines.push(`@${at6} ipvsadm -d ${serviceArgs(dest.svc)} -r ${serverKey(dest)}`);
+      removed.push(`${serviceKey(dest.svc)} -> ${serverKey(dest)}`);
+      removedKeys.add(`${serviceKey(dest.svc)}|${serverKey(dest)}`);
+    }
+    return {
+      report: { atSeconds: at, isDefault: true, commands: lines, removed, added },
+      lines,
+      removedKeys,
+    };
   }
   for (const spec of list) {
     const at = timeText(spec.atSeconds);
@@ -170,7 +177,7 @@ export function resolveChange(
   }
   const atSeconds = Math.min(...list.map((s) => Math.round(s.atSeconds * 1e6) / 1e6));
   return {
-    report: { atSeconds, isDefault, commands: lines, removed, added },
+    report: { atSeconds, isDefault: false, commands: lines, removed, added },
     lines,
     removedKeys,
   };

@@ -350,7 +350,7 @@ export function formatHtml(r: SchedReport): string {
   if (r.change) {
     const c = r.change;
     out.push(
-      `<p class="meta">Disruption: the run with the change below against the run without it (flows = client addresses seen before ${c.atSeconds.toFixed(3)} s)${c.isDefault ? "; default change: the set-up's last real server removed mid-capture" : ''}:</p>`,
+      `<p class="meta">Disruption: the run with the change below against the run without it (flows = client addresses seen before ${c.atSeconds.toFixed(3)} s)${c.isDefault ? "; default change: each service's last real server removed mid-capture" : ''}:</p>`,
       `<p class="meta change">${c.commands.map((l) => `<code>${esc(l)}</code>`).join('<br>')}</p>`,
     );
   } else out.push('<p class="meta">No change: disruption not measured.</p>');

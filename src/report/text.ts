@@ -51,7 +51,7 @@ export function formatText(r: SchedReport): string {
   if (r.change) {
     const c = r.change;
     out.push(
-      `change at ${c.atSeconds.toFixed(3)} s${c.isDefault ? " (default: the set-up's last real server removed mid-capture)" : ''}:`,
+      `change at ${c.atSeconds.toFixed(3)} s${c.isDefault ? " (default: each service's last real server removed mid-capture)" : ''}:`,
     );
     for (const l of c.commands) out.push(`  ${l}`);
   } else out.push('change: none (no disruption measured)');

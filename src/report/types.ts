@@ -50,7 +50,7 @@ export interface ServiceDesc {
 export interface ChangeReport {
   /** Time of the first change, seconds since the first frame: flows seen before it are "existing". */
   atSeconds: number;
-  /** True when no --remove / --add was given (the set-up's last real server removed mid-capture). */
+  /** True when no --remove / --add was given (each service loses its last added real server mid-capture). */
   isDefault: boolean;
   /** The timed set-up lines the changed run adds (`@SECONDS ipvsadm …`). */
   commands: string[];

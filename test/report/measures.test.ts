@@ -247,7 +247,7 @@ describe('sched-report measures', () => {
       expect(d.excluded).to.equal(20);
     });
 
-    it("by default removes the set-up's last real server at the middle of the capture", async () => {
+    it("by default removes each service's last added real server at the middle of the capture", async () => {
       const r = await schedReport(cfg(labSetup({ weights: [1, 2, 3] }), cap, { schedulers: ['mh'] }));
       const mid = Math.round((r.simulatedSeconds / 2) * 1e6) / 1e6;
       expect(r.change?.isDefault).to.equal(true);
