@@ -9,12 +9,20 @@ import { Command, CommanderError } from 'commander';
 import { CliError, Exit } from './errors.js';
 import { register as registerIpvsadm } from './cmd_ipvsadm.js';
 import { register as registerReplay } from './cmd_replay.js';
+import { register as registerExplain } from './cmd_explain.js';
+import { register as registerLab } from './cmd_lab.js';
 import { register as registerSchedReport } from './cmd_sched_report.js';
 
 /** A subcommand module: adds its command to the program. */
 export type Register = (program: Command) => void;
 
-const SUBCOMMANDS: readonly Register[] = [registerReplay, registerIpvsadm, registerSchedReport];
+const SUBCOMMANDS: readonly Register[] = [
+  registerReplay,
+  registerIpvsadm,
+  registerExplain,
+  registerLab,
+  registerSchedReport,
+];
 
 export function buildProgram(): Command {
   const program = new Command();

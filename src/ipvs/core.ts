@@ -269,6 +269,12 @@ export class IpvsCore implements IpvsHooks {
     }
     if (!isIpvsProto(info.proto)) {
       if (env.sysctl.ignoreTunneled) skb.ipvsProperty = true;
+      if (env.tracer)
+        env.tracer.step(
+          TraceKind.IPVS,
+          `IPVS: protocol ${info.proto} is not TCP, UDP or SCTP: not IPVS's business`,
+          { proto: info.proto },
+        );
       return Verdict.ACCEPT;
     }
     const nonFirstFrag = info.isFragment && info.fragOff > 0;
@@ -437,8 +443,14 @@ export class IpvsCore implements IpvsHooks {
         if (info.proto === Proto.TCP) {
           if (info.l4Len < 20) return this.dropL4Missing();
           if (info.l4Cap < 14) return this.dropNotCaptured();
-          if (info.tcpFlags & 0x04 || !(this.env.sysctl.sloppyTcp || info.tcpFlags & 0x02))
+          if (info.tcpFlags & 0x04 || !(this.env.sysctl.sloppyTcp || info.tcpFlags & 0x02)) {
+            if (this.env.tracer)
+              this.env.tracer.step(
+                TraceKind.IPVS,
+                `IPVS: no connection entry, and a TCP segment ${info.tcpFlags & 0x04 ? 'with RST' : 'without SYN'} does not create one: not IPVS's business`,
+              );
             return Verdict.ACCEPT;
+          }
         } else if (info.proto === Proto.SCTP) {
           if (info.l4Len < 16) return this.dropL4Missing();
           if (info.l4Cap < 16) return this.dropNotCaptured();
@@ -457,6 +469,12 @@ export class IpvsCore implements IpvsHooks {
         tr.step(
           TraceKind.IPVS,
           `IPVS: no virtual service for ${fmtAddr(info.af, va, vp)}: not IPVS's business`,
+        );
+      if (tr && svc)
+        tr.step(
+          TraceKind.IPVS,
+          `IPVS: no connection entry; virtual service ${svc.fwmark ? `FWM ${svc.fwmark}` : fmtAddr(info.af, va, vp)} (${svc.schedName}) matched`,
+          { service: svc.fwmark ? `FWM ${svc.fwmark}` : fmtAddr(info.af, va, vp), scheduler: svc.schedName },
         );
       if (svc) {
         if (this.toDrop()) {

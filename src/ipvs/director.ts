@@ -292,8 +292,14 @@ export class Director implements SetupTarget {
       if (!this.stack.defrag6()) return;
     }
     const tr = env.tracer;
-    if (tr && skb.mark)
-      tr.step(TraceKind.PREROUTING, `PREROUTING: firewall mark ${skb.mark} set`, { mark: skb.mark });
+    if (tr)
+      tr.step(
+        TraceKind.PREROUTING,
+        skb.mark
+          ? `PREROUTING: IP header checks passed; firewall mark ${skb.mark} set`
+          : 'PREROUTING: IP header checks passed; no firewall mark',
+        { mark: skb.mark },
+      );
     // routing decision
     if (!this.checkSource(af, info.saddr)) {
       env.drop(Reason.MARTIAN_SOURCE);

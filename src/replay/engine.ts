@@ -60,6 +60,14 @@ export interface ReplayConfig {
   progressEvery?: number;
   /** Called after each input frame is processed (explain mode); null in a plain replay. */
   onFrame?: ((frameNo: number, director: Director) => void) | null;
+  /**
+   * Called with each input frame just before the director receives it (the
+   * frame is buf[off, off+capLen), arriving on `link`; explain mode copies it
+   * to show the headers before the rewrite); null in a plain replay.
+   */
+  onInput?:
+    | ((frameNo: number, link: number, buf: Uint8Array, off: number, capLen: number, origLen: number) => void)
+    | null;
   /** Sink to use instead of writing files (tests, benchmarks). */
   sink?: FrameSink | null;
   /** Scheduler registry of the director (default: all fourteen); sched-report maps every name to one scheduler. */
@@ -295,6 +303,7 @@ export class Replay {
     const inputs = this.inputs;
     for (const inp of inputs) if (!this.captureError) this.pull(inp);
     const onFrame = this.cfg.onFrame ?? null;
+    const onInput = this.cfg.onInput ?? null;
     const every = this.cfg.progressEvery ?? YIELD_EVERY;
     let sinceYield = 0;
     for (;;) {
@@ -327,7 +336,9 @@ export class Replay {
         this.sink.nsec = r.tsNsec;
         this.sink.k = 0;
       }
-      d.receive(this.linkFor(best), r.buf, r.off, r.capLen, r.origLen);
+      const link = this.linkFor(best);
+      if (onInput) onInput(this.framesRead, link, r.buf, r.off, r.capLen, r.origLen);
+      d.receive(link, r.buf, r.off, r.capLen, r.origLen);
       if (onFrame) onFrame(this.framesRead, d);
       this.framesRead++;
       this.pull(best);

@@ -21,6 +21,7 @@
  *   entries from gratuitous ARP and unicast replies.
  */
 import type { DirectorEnv } from '../env.js';
+import { TraceKind, fmtAddr } from '../trace.js';
 import type { HostStack } from './stack.js';
 import { Fate, Reason } from '../verdict.js';
 import { Nud, buildArp } from './neigh.js';
@@ -106,6 +107,18 @@ export class ArpRcv {
         this.learn(link, sip, sha, Nud.STALE, true, true);
         this.reply(link, sip, tip, sha);
       }
+      if (env.tracer) {
+        this.w[0] = tip;
+        const t = fmtAddr(4, this.w);
+        this.w[0] = sip;
+        env.tracer.step(
+          TraceKind.LOCAL,
+          dontSend
+            ? `ARP request for ${t}, a local address, not answered (arp_ignore=${cfg.arpIgnore[link]}${cfg.arpFilter[link] ? ', arp_filter' : ''})`
+            : `ARP request for ${t}, a local address: the director answers it (arp_ignore=${cfg.arpIgnore[link]}) and learns ${fmtAddr(4, this.w)}`,
+          { target: t, answered: !dontSend },
+        );
+      }
       return;
     }
     // update our tables
@@ -119,6 +132,15 @@ export class ArpRcv {
       sip === tip && (op === 1 || info.arpTha === sha) && !fib.isLocal4(sip) && !this.martianSource(sip);
     if (e < 0 && cfg.arpAccept[link] >= 1) {
       if (garp || op === 2) e = neigh.create(4, w, 0, link);
+    }
+    if (env.tracer) {
+      w[0] = sip;
+      env.tracer.step(
+        TraceKind.LOCAL,
+        e < 0
+          ? `ARP ${op === 1 ? 'request' : 'reply'} not for the director: no entry for ${fmtAddr(4, w)} to update`
+          : `ARP ${op === 1 ? 'request' : 'reply'} from ${fmtAddr(4, w)}: its neighbour entry is updated`,
+      );
     }
     if (e < 0) return;
     const unicastReply = op === 2 && !this.stack.l2Group();

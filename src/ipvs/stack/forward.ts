@@ -27,6 +27,7 @@
  * output.
  */
 import type { DirectorEnv } from '../env.js';
+import { TraceKind, fmtAddr } from '../trace.js';
 import type { HostStack } from './stack.js';
 import { Fate, Reason } from '../verdict.js';
 import { Hook, Verdict } from '../hooks.js';
@@ -107,6 +108,7 @@ export class Forwarder {
       return;
     }
     ipv4DecTtl(b, l3);
+    if (env.tracer) this.traceForward(r.link, b[l3 + 8]);
     if (skb.inLink === r.link && cfg.sendRedirects[r.link] && !this.sourceRouted()) {
       if (this.senderOnLink(info.saddr[0], skb.inLink)) this.redirect4(r);
     }
@@ -122,6 +124,17 @@ export class Forwarder {
     const s = env.skb;
     if (s.af === 4 && (s.buf[s.l3] & 15) > 5) this.forwardOptions(r);
     this.send(r);
+  }
+
+  /** Explain mode: the forwarding decision (kept out of forward4() so that stays small for the compiler). */
+  private traceForward(link: number, ttl: number): void {
+    const env = this.env;
+    if (!env.tracer) return;
+    env.tracer.step(
+      TraceKind.FORWARD,
+      `FORWARD: routed toward ${fmtAddr(4, env.info.daddr)} out of ${env.fib.linkName[link]}, TTL ${ttl + 1} → ${ttl}; IPVS's hooks look at it at FORWARD`,
+      { link: env.fib.linkName[link] },
+    );
   }
 
   /** Output of the forwarded packet and its fate. */

@@ -30,6 +30,7 @@
  *   (IPv6: shortened for routes with a prefix shorter than /128).
  */
 import type { DirectorEnv } from '../env.js';
+import { TraceKind, fmtAddr } from '../trace.js';
 import type { HostStack } from './stack.js';
 import { jiffiesAt } from './config.js';
 import { IpOptions, compileReceived, echoOptions, buildOptions } from './options.js';
@@ -50,6 +51,9 @@ export const Gen = {
   /** Taken or dropped by a LOCAL_OUT hook, or too big. */
   DROPPED: 5,
 } as const;
+
+/** Gen codes in words (explain traces). */
+const GEN_NAMES = ['sent', 'not allowed', 'rate-limited', 'no route', 'next hop unresolved', 'dropped'];
 
 const INADDR_DUMMY = 0xc0000008;
 const NR_ICMP_TYPES = 18;
@@ -105,8 +109,21 @@ export class Icmp {
     const q = quoteLen < 0 ? skb.len : Math.min(quoteLen, skb.len);
     // the version in the header decides (a tunnel's inner packet may be pointed at)
     const v6 = skb.cap > 0 ? skb.buf[skb.l3] >>> 4 === 6 : skb.af === 6;
-    if (v6) return this.send6(type, code, info, q);
-    return this.send4(type, code, info, q);
+    const r = v6 ? this.send6(type, code, info, q) : this.send4(type, code, info, q);
+    const tr = this.env.tracer;
+    if (tr) {
+      const af = v6 ? 6 : 4;
+      const to = fmtAddr(af, this.env.info.saddr);
+      const what = `ICMP${v6 ? 'v6' : ''} type ${type} code ${code}${(!v6 && type === 3 && code === 4) || (v6 && type === 2) ? ` (MTU ${info})` : ''}`;
+      tr.step(
+        TraceKind.LOCAL,
+        r === Gen.SENT
+          ? `the director's stack sends ${what} to ${to}`
+          : `the director's stack does not send ${what} to ${to}: ${GEN_NAMES[r] ?? r}`,
+        { icmpType: type, icmpCode: code, info, result: GEN_NAMES[r] ?? r },
+      );
+    }
+    return r;
   }
 
   // ------------------------------------------------------------------ IPv4

@@ -25,6 +25,7 @@
  * Every outcome records the input frame's fate.
  */
 import type { DirectorEnv } from '../env.js';
+import { TraceKind } from '../trace.js';
 import type { HostStack } from './stack.js';
 import { Fate, Reason } from '../verdict.js';
 import { Gen } from './icmp.js';
@@ -140,6 +141,12 @@ export class LocalDelivery {
     }
     if (info.tcpFlags & 0x04) return env.setFate(Fate.LOCAL, Reason.LOCAL_TCP_RESET);
     const r = this.stack.reset.send();
+    if (env.tracer)
+      env.tracer.step(
+        TraceKind.LOCAL,
+        `local delivery: no socket listens on TCP port ${info.dport}: ${r === Gen.SENT ? 'the director answers RST' : 'no RST could be sent'}`,
+        { port: info.dport, rst: r === Gen.SENT },
+      );
     this.answered(r, Reason.TCP_RESET);
   }
 

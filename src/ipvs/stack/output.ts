@@ -26,6 +26,8 @@
  *   same fast/slow rule.
  */
 import type { DirectorEnv } from '../env.js';
+import { TraceKind, fmtAddr } from '../trace.js';
+import { readMac, macToString } from '../../wire/addr.js';
 import type { FibResult } from '../fib.js';
 import type { HostStack } from './stack.js';
 import { rd16, rd32, wr16, wr32 } from '../../wire/bytes.js';
@@ -95,6 +97,7 @@ export class Output {
       }
     }
     if (!this.nextHopMac(af, route, link)) {
+      if (env.tracer) this.traceHop(false, af, route, link);
       // the packet waits in the INCOMPLETE entry's queue (arp_queue)
       const eth = this.qeth;
       eth.fill(0, 0, 6);
@@ -105,6 +108,7 @@ export class Output {
       this.stack.neigh.enqueue(eth, hdr, hdrOff, hdrLen, skb.buf, skb.l3, skb.len, skb.cap, skb.inLink);
       return Out.UNRESOLVED;
     }
+    if (env.tracer) this.traceHop(true, af, route, link);
 
     let mtu = route.mtu;
     if (!this.forwarding) mtu = this.stack.pmtu.mtu(af, dst, 0, mtu);
@@ -140,6 +144,29 @@ export class Output {
       env.emit(link, h, 0, 14, skb.buf, skb.l3, skb.cap, 14 + skb.len);
     }
     return Out.SENT;
+  }
+
+  /** Explain mode: the next hop found or not (kept out of send() so that stays small for the compiler). */
+  private traceHop(resolved: boolean, af: number, route: FibResult, link: number): void {
+    const env = this.env;
+    const tr = env.tracer;
+    if (!tr) return;
+    const hop = fmtAddr(af, route.nextHop);
+    const name = env.fib.linkName[link];
+    if (!resolved) {
+      tr.step(
+        TraceKind.OUTPUT,
+        `next hop ${hop} on ${name} is not resolved: the director asks for it (ARP/ND); the packet waits in the neighbour queue and leaves when the answer comes (ICMP host unreachable goes back if none does)`,
+        { nextHop: hop, link: name },
+      );
+      return;
+    }
+    const mac = macToString(readMac(this.dmac, 0));
+    tr.step(TraceKind.OUTPUT, `POSTROUTING: out of ${name} to next hop ${hop} at ${mac}`, {
+      link: name,
+      nextHop: hop,
+      mac,
+    });
   }
 
   /** Writes the Ethernet header: this.dmac, the link's MAC, the EtherType. */

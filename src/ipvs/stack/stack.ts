@@ -18,6 +18,7 @@
  * whenever the director compiles a new Fib (every set-up change).
  */
 import type { DirectorEnv } from '../env.js';
+import { TraceKind } from '../trace.js';
 import type { FibResult } from '../fib.js';
 import { FibResult as FibResultClass, type Fib } from '../fib.js';
 import type { HostStackApi } from '../hooks.js';
@@ -142,6 +143,11 @@ export class HostStack implements NeighReporter, HostStackApi {
     skb.mark = 0;
     parseIp(buf, l3, l3 + len, l3 + len, info);
     env.pushPacket(skb, info, this.genCinfo[d]);
+    if (env.tracer)
+      env.tracer.step(
+        TraceKind.HOOK,
+        "LOCAL_OUT: the packet the director's stack made goes through IPVS's hooks, then out",
+      );
     let res: number = Gen.SENT;
     let v: number = Verdict.ACCEPT;
     if (env.hooks) {
