@@ -13,7 +13,7 @@
  * (`<script type="application/json" id="sched-report-data">`), so tools
  * and tests can read the page back.
  */
-import { pct, points } from './text.js';
+import { pct, points, ratio } from './text.js';
 import type { SchedReport, SchedulerReport, ServiceDesc } from './types.js';
 
 /** Escapes text for HTML / SVG content and attribute values. */
@@ -315,9 +315,9 @@ function summaryTable(r: SchedReport, si: number, desc: ServiceDesc): string {
       `${(v.maxDeviation * 100).toFixed(1)} pp`,
       v.imbalance.peak === null ? '-' : v.imbalance.peak.toFixed(2),
       v.imbalance.mean === null ? '-' : v.imbalance.mean.toFixed(2),
-      d ? `${pct(d.fraction)} (${d.moved}/${d.compared})` : '-',
-      d ? `${pct(d.flowFraction)} (${d.flowsMoved}/${d.flowsCompared})` : '-',
-      ...(desc.persistent ? [p ? `${pct(p.hitRate)} (${p.templateHits}/${p.newConnections})` : '-'] : []),
+      d ? ratio(d.moved, d.compared, d.fraction) : '-',
+      d ? ratio(d.flowsMoved, d.flowsCompared, d.flowFraction) : '-',
+      ...(desc.persistent ? [p ? ratio(p.templateHits, p.newConnections, p.hitRate) : '-'] : []),
     ];
     return `<tr data-scheduler="${esc(s.scheduler)}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
   });

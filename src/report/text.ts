@@ -36,7 +36,8 @@ export function table(rows: readonly (readonly string[])[]): string[] {
   );
 }
 
-function ratio(part: number, whole: number, fraction: number | null): string {
+/** `49.8% (166/333)`, or `-` when there is nothing to compare. */
+export function ratio(part: number, whole: number, fraction: number | null): string {
   return fraction === null ? '-' : `${pct(fraction)} (${part}/${whole})`;
 }
 

@@ -92,3 +92,30 @@ export function writeCapture(dir: TempDir, name: string, s: ClientScript): strin
   writePcap(f, s.frames);
   return f;
 }
+
+/** Runs `ipvs-sim ARGS` in-process; returns the exit status and what it printed. */
+export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { main } = await import('../../src/cli/main.js');
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  const exitCode = process.exitCode;
+  let stdout = '';
+  let stderr = '';
+  process.stdout.write = ((c: string | Uint8Array) => {
+    stdout += typeof c === 'string' ? c : Buffer.from(c).toString();
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((c: string | Uint8Array) => {
+    stderr += typeof c === 'string' ? c : Buffer.from(c).toString();
+    return true;
+  }) as typeof process.stderr.write;
+  let code: number;
+  try {
+    code = await main(args);
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+    process.exitCode = exitCode;
+  }
+  return { code, stdout, stderr };
+}
