@@ -99,6 +99,23 @@ export interface CaptureWriter {
     tsSec: number,
     tsNsec: number,
   ): void;
+  /**
+   * Appends a frame made of two parts, `a[aOff .. aOff + aLen)` then
+   * `b[bOff .. bOff + bLen)` (headers built apart from a payload that stays
+   * where it is), with no intermediate copy. Same contract as `write`.
+   */
+  writeParts(
+    ifaceIndex: number,
+    a: Uint8Array,
+    aOff: number,
+    aLen: number,
+    b: Uint8Array,
+    bOff: number,
+    bLen: number,
+    origLen: number,
+    tsSec: number,
+    tsNsec: number,
+  ): void;
   /** Writes out the batch buffer. */
   flush(): void;
   /** Flushes and closes the file; idempotent. */
@@ -115,11 +132,20 @@ abstract class BatchWriter implements CaptureWriter {
   /** A view of out's whole ArrayBuffer and out's offset in it (for copyWithin from a shared buffer). */
   protected whole: Uint8Array;
   protected outBase: number;
-  /** The last source buffer given to `write`, its ArrayBuffer and offset, and whether it shares out's ArrayBuffer. */
+  /**
+   * The last source buffer copied from, its ArrayBuffer and offset, and
+   * whether it shares out's ArrayBuffer — one cache per part (`write` and the
+   * first part of `writeParts` use slot 0, the second part slot 1), so two
+   * alternating sources do not evict each other.
+   */
   private src: Uint8Array | null = null;
   private srcBuffer: ArrayBufferLike = new ArrayBuffer(0);
   private srcBase = 0;
   private srcShared = false;
+  private src1: Uint8Array | null = null;
+  private src1Buffer: ArrayBufferLike = new ArrayBuffer(0);
+  private src1Base = 0;
+  private src1Shared = false;
   protected pos = 0;
   /**
    * Bytes usable in `out`: its length while the writer is open, -1 once it is
@@ -159,6 +185,19 @@ abstract class BatchWriter implements CaptureWriter {
     tsNsec: number,
   ): void;
 
+  abstract writeParts(
+    ifaceIndex: number,
+    a: Uint8Array,
+    aOff: number,
+    aLen: number,
+    b: Uint8Array,
+    bOff: number,
+    bLen: number,
+    origLen: number,
+    tsSec: number,
+    tsNsec: number,
+  ): void;
+
   /**
    * The slow path of a write: throws after close / failure or for a frame
    * over 256 KiB, else makes room for n more bytes (flushing, or growing the
@@ -179,6 +218,7 @@ abstract class BatchWriter implements CaptureWriter {
       this.outBase = 0;
       this.limit = n;
       this.src = null;
+      this.src1 = null;
     }
   }
 
@@ -219,9 +259,26 @@ abstract class BatchWriter implements CaptureWriter {
    */
   protected copyIn(buf: Uint8Array, off: number, len: number, p: number): void {
     if (buf !== this.src) this.learnSource(buf);
-    const from = this.srcBase + off;
-    if (this.srcShared) this.whole.copyWithin(this.outBase + p, from, from + len);
-    else this.out.set(new Uint8Array(this.srcBuffer, from, len), p);
+    if (this.srcShared) {
+      const from = this.srcBase + off;
+      this.whole.copyWithin(this.outBase + p, from, from + len);
+    } else if (len <= SMALL_COPY) smallCopy(buf, off, len, this.out, p);
+    else this.out.set(new Uint8Array(this.srcBuffer, this.srcBase + off, len), p);
+  }
+
+  /** copyIn for the second part of `writeParts` (its own source cache). */
+  protected copyIn1(buf: Uint8Array, off: number, len: number, p: number): void {
+    if (buf !== this.src1) {
+      this.src1 = buf;
+      this.src1Buffer = buf.buffer;
+      this.src1Base = buf.byteOffset;
+      this.src1Shared = buf.buffer === this.whole.buffer;
+    }
+    if (this.src1Shared) {
+      const from = this.src1Base + off;
+      this.whole.copyWithin(this.outBase + p, from, from + len);
+    } else if (len <= SMALL_COPY) smallCopy(buf, off, len, this.out, p);
+    else this.out.set(new Uint8Array(this.src1Buffer, this.src1Base + off, len), p);
   }
 
   private learnSource(buf: Uint8Array): void {
@@ -280,6 +337,34 @@ export class PcapWriter extends BatchWriter {
     dv.setUint32(p + 8, len, true);
     dv.setUint32(p + 12, origLen, true);
     this.copyIn(buf, off, len, p + 16);
+    this.pos = p + need;
+    this.bytesWritten += need;
+    this.framesWritten++;
+  }
+
+  writeParts(
+    _ifaceIndex: number,
+    a: Uint8Array,
+    aOff: number,
+    aLen: number,
+    b: Uint8Array,
+    bOff: number,
+    bLen: number,
+    origLen: number,
+    tsSec: number,
+    tsNsec: number,
+  ): void {
+    const len = aLen + bLen;
+    const need = 16 + len;
+    if (this.pos + need > this.limit || len > MAX_CAPLEN) this.reserve(need, len);
+    const p = this.pos;
+    const dv = this.dv;
+    dv.setUint32(p, tsSec, true);
+    dv.setUint32(p + 4, this.nanosecond ? tsNsec : Math.floor(tsNsec / 1000), true);
+    dv.setUint32(p + 8, len, true);
+    dv.setUint32(p + 12, origLen, true);
+    if (aLen > 0) this.copyIn(a, aOff, aLen, p + 16);
+    if (bLen > 0) this.copyIn1(b, bOff, bLen, p + 16 + aLen);
     this.pos = p + need;
     this.bytesWritten += need;
     this.framesWritten++;
@@ -362,13 +447,39 @@ export class PcapngWriter extends BatchWriter {
     tsSec: number,
     tsNsec: number,
   ): void {
+    const p = this.beginEpb(ifaceIndex, len, origLen, tsSec, tsNsec);
+    this.copyIn(buf, off, len, p + 28);
+    const padded = (len + 3) & ~3;
+    this.finishEpb(p, len, padded, 32 + padded);
+  }
+
+  writeParts(
+    ifaceIndex: number,
+    a: Uint8Array,
+    aOff: number,
+    aLen: number,
+    b: Uint8Array,
+    bOff: number,
+    bLen: number,
+    origLen: number,
+    tsSec: number,
+    tsNsec: number,
+  ): void {
+    const len = aLen + bLen;
+    const p = this.beginEpb(ifaceIndex, len, origLen, tsSec, tsNsec);
+    if (aLen > 0) this.copyIn(a, aOff, aLen, p + 28);
+    if (bLen > 0) this.copyIn1(b, bOff, bLen, p + 28 + aLen);
+    this.finishEpb(p, len, (len + 3) & ~3, 32 + ((len + 3) & ~3));
+  }
+
+  /** Checks the interface, makes room and writes an EPB's fixed fields; returns the block's offset. */
+  private beginEpb(ifaceIndex: number, len: number, origLen: number, tsSec: number, tsNsec: number): number {
     if (!(ifaceIndex >= 0 && ifaceIndex < this.interfaceNames.length)) {
       throw new RangeError(
         `interface index ${ifaceIndex} out of range (${this.interfaceNames.length} interfaces)`,
       );
     }
-    const padded = (len + 3) & ~3;
-    const need = 32 + padded;
+    const need = 32 + ((len + 3) & ~3);
     if (this.pos + need > this.limit || len > MAX_CAPLEN) this.reserve(need, len);
     const p = this.pos;
     const dv = this.dv;
@@ -381,15 +492,30 @@ export class PcapngWriter extends BatchWriter {
     dv.setUint32(p + 16, tsc.lo, true);
     dv.setUint32(p + 20, len, true);
     dv.setUint32(p + 24, origLen, true);
-    this.copyIn(buf, off, len, p + 28);
+    return p;
+  }
+
+  /** Zero padding and trailing length of the EPB at p whose frame is in place. */
+  private finishEpb(p: number, len: number, padded: number, need: number): void {
     const out = this.out;
     // zero padding (the buffer is reused)
     for (let i = p + 28 + len; i < p + 28 + padded; i++) out[i] = 0;
-    dv.setUint32(p + 28 + padded, need, true);
+    this.dv.setUint32(p + 28 + padded, need, true);
     this.pos = p + need;
     this.bytesWritten += need;
     this.framesWritten++;
   }
+}
+
+/**
+ * Parts up to this many bytes from a buffer outside the writer's ArrayBuffer
+ * are copied byte by byte: cheaper than the typed-array view `set` needs
+ * (an allocation) for the headers a two-part write typically carries.
+ */
+const SMALL_COPY = 96;
+
+function smallCopy(src: Uint8Array, off: number, len: number, dst: Uint8Array, p: number): void {
+  for (let i = 0; i < len; i++) dst[p + i] = src[off + i];
 }
 
 function pad4(n: number): number {

@@ -11,6 +11,7 @@ import { register as registerIpvsadm } from './cmd_ipvsadm.js';
 import { register as registerReplay } from './cmd_replay.js';
 import { register as registerExplain } from './cmd_explain.js';
 import { register as registerLab } from './cmd_lab.js';
+import { register as registerGen } from './cmd_gen.js';
 import { register as registerSchedReport } from './cmd_sched_report.js';
 
 /** A subcommand module: adds its command to the program. */
@@ -21,6 +22,7 @@ const SUBCOMMANDS: readonly Register[] = [
   registerIpvsadm,
   registerExplain,
   registerLab,
+  registerGen,
   registerSchedReport,
 ];
 

@@ -21,9 +21,9 @@ import { Director } from '../ipvs/director.js';
 import type { FrameSink } from '../ipvs/env.js';
 import { FATE_NAMES, REASON_NAMES, REASON_COUNT } from '../ipvs/verdict.js';
 import { WIRE_REASON_NAMES } from '../wire/reasons.js';
-import { openCapture, type CaptureReader } from '../capture/reader.js';
+import { openCapture, DEFAULT_READ_BUFFER, type CaptureReader } from '../capture/reader.js';
 import { CaptureFormatError } from '../capture/errors.js';
-import { openOutput, createPcapWriter, type CaptureWriter } from '../capture/writer.js';
+import { openOutput, createPcapWriter, DEFAULT_WRITE_BUFFER, type CaptureWriter } from '../capture/writer.js';
 import {
   parseSetup,
   applySetupCommand,
@@ -31,7 +31,6 @@ import {
   type SetupScript,
   type SetupCommand,
 } from '../control/setup.js';
-import { readMac } from '../wire/addr.js';
 import type { SchedulerRegistry } from '../ipvs/sched/scheduler.js';
 
 export interface ReplayInputSpec {
@@ -114,12 +113,19 @@ interface Input {
 /** Frames between yields to the event loop (signals) and progress reports. */
 const YIELD_EVERY = 16384;
 
+/**
+ * Writes the director's output frames: the header part (Ethernet, tunnel
+ * headers, built in the director's scratch) and the body (the packet, most
+ * often still in the reader's buffer) go to the writer in one two-part
+ * write. The readers' and writers' buffers share one ArrayBuffer (see
+ * Replay.open), so the body is copied with copyWithin and nothing is
+ * allocated per frame.
+ */
 class WriterSink implements FrameSink {
   sec = 0;
   nsec = 0;
   k = 0;
   readonly perLink: Float64Array;
-  private readonly scratch = new Uint8Array(65536 + 512);
   constructor(
     private readonly writers: (CaptureWriter | null)[],
     private readonly single: CaptureWriter | null,
@@ -146,12 +152,9 @@ class WriterSink implements FrameSink {
       sec += Math.floor(nsec / 1e9);
       nsec %= 1e9;
     }
-    const s = this.scratch;
-    s.set(hdr.subarray(hdrOff, hdrOff + hdrLen), 0);
-    s.set(body.subarray(bodyOff, bodyOff + bodyLen), hdrLen);
-    const len = hdrLen + bodyLen;
     const w = this.single ?? this.writers[link];
-    if (w) w.write(this.single ? link : 0, s, 0, len, origLen, sec, nsec);
+    if (w)
+      w.writeParts(this.single ? link : 0, hdr, hdrOff, hdrLen, body, bodyOff, bodyLen, origLen, sec, nsec);
   }
 }
 
@@ -170,6 +173,9 @@ export class Replay {
   private lastMs = 0;
   private captureError: ReplaySummary['captureError'] = null;
   private framesRead = 0;
+  /** MAC of each link by index, high 16 bits (-1: no MAC) and low 32 bits, for inputs mapped by destination MAC. */
+  private linkMacHi = new Int32Array(0);
+  private linkMacLo = new Int32Array(0);
   /** Progress callback (bytes read, frames read), called every few thousand frames and at the end. */
   onProgress: ((bytesRead: number, framesRead: number) => void) | null;
 
@@ -194,6 +200,25 @@ export class Replay {
   open(): void {
     const d = this.director;
     const links = d.host.links;
+    // links have fixed indexes; a link without a MAC matches no frame
+    this.linkMacHi = new Int32Array(links.length).fill(-1);
+    this.linkMacLo = new Int32Array(links.length);
+    for (const l of links)
+      if (l.macSet) {
+        this.linkMacHi[l.index] = Math.floor(l.mac / 2 ** 32);
+        this.linkMacLo[l.index] = (l.mac % 2 ** 32) | 0;
+      }
+    // one ArrayBuffer for every reader's and writer's buffer: frames are copied from the input
+    // buffers to the output batches with copyWithin (capture/writer.ts, sharedCaptureBuffers)
+    const nIn = this.cfg.inputs.length;
+    const nOut = this.cfg.sink ? 0 : this.cfg.outDir ? links.length : this.cfg.outFile ? 1 : 0;
+    const arena = new Uint8Array(nIn * DEFAULT_READ_BUFFER + nOut * DEFAULT_WRITE_BUFFER);
+    const readBuf = (i: number): Uint8Array =>
+      arena.subarray(i * DEFAULT_READ_BUFFER, (i + 1) * DEFAULT_READ_BUFFER);
+    const writeBuf = (i: number): Uint8Array => {
+      const o = nIn * DEFAULT_READ_BUFFER + i * DEFAULT_WRITE_BUFFER;
+      return arena.subarray(o, o + DEFAULT_WRITE_BUFFER);
+    };
     for (const spec of this.cfg.inputs) {
       let fixed = -1;
       if (spec.iface !== null) {
@@ -202,7 +227,7 @@ export class Replay {
           throw new Error(`--in ${spec.iface}=${spec.path}: the set-up has no interface '${spec.iface}'`);
         fixed = l.index;
       }
-      const reader = openCapture(spec.path);
+      const reader = openCapture(spec.path, { buffer: readBuf(this.inputs.length) });
       let size: number;
       try {
         size = statSync(spec.path).size;
@@ -216,11 +241,14 @@ export class Replay {
       // caller-provided sink (tests, benchmarks)
     } else if (this.cfg.outDir) {
       const nano = this.inputs.some((i) => i.reader.nanosecond);
-      this.writers = names.map((n) =>
-        createPcapWriter(path.join(this.cfg.outDir as string, `${n}.pcap`), { nanosecond: nano }),
+      this.writers = names.map((n, i) =>
+        createPcapWriter(path.join(this.cfg.outDir as string, `${n}.pcap`), {
+          nanosecond: nano,
+          buffer: writeBuf(i),
+        }),
       );
     } else if (this.cfg.outFile) {
-      this.single = openOutput(this.cfg.outFile, names);
+      this.single = openOutput(this.cfg.outFile, names, { buffer: writeBuf(0) });
     }
     if (!this.cfg.sink) {
       this.sink = new WriterSink(this.writers, this.single, links.length);
@@ -253,8 +281,15 @@ export class Replay {
     }
     if (l >= 0) return l;
     if (r.capLen >= 6) {
-      const byMac = this.director.host.linkByMac(readMac(r.buf, r.off));
-      if (byMac) return byMac.index;
+      // by destination MAC: a scan of the links' MACs, compared as two small integers (a 48-bit
+      // MAC as one number would be a heap-allocated double per frame; Host.linkByMac's find a closure)
+      const b = r.buf;
+      const o = r.off;
+      const hi = (b[o] << 8) | b[o + 1];
+      const lo = (b[o + 2] << 24) | (b[o + 3] << 16) | (b[o + 4] << 8) | b[o + 5];
+      const his = this.linkMacHi;
+      const los = this.linkMacLo;
+      for (let i = 0; i < his.length; i++) if (his[i] === hi && los[i] === lo) return i;
     }
     return 0;
   }
@@ -310,7 +345,8 @@ export class Replay {
       if (this.captureError || this.stopSignal) break;
       // the input whose frame comes first (ties: input order)
       let best: Input | null = null;
-      for (const inp of inputs) {
+      for (let i = 0; i < inputs.length; i++) {
+        const inp = inputs[i];
         if (!inp.ready) continue;
         const r = inp.reader;
         if (

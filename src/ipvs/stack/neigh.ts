@@ -31,6 +31,7 @@ import { wr16, wr32, rd32 } from '../../wire/bytes.js';
 import { truesizeOf } from './frag.js';
 import { pseudo6Words, sum16, finish } from '../../wire/checksum.js';
 import { EMPTY_BYTES } from '../../wire/bytes.js';
+import { Fate, Reason } from '../verdict.js';
 
 export const Nud = {
   NONE: 0,
@@ -98,6 +99,13 @@ export class NeighTable {
   private slotLen: Int32Array = new Int32Array(0);
   private slotTrue: Int32Array = new Int32Array(0);
   private slotInLink: Int32Array = new Int32Array(0);
+  /**
+   * 1 when the queued packet carries its input frame's fate: the frame was
+   * counted `held` when queued and is released — forwarded when the neighbour
+   * answers, dropped (`neighbour-unresolved`) when resolution fails, the queue
+   * overflows or the replay ends (`flushHeld`).
+   */
+  private slotHeld: Uint8Array = new Uint8Array(0);
   private slotNext: Int32Array = new Int32Array(0);
   private freeSlot = -1;
   /** Packets queued / sent after resolution / reported unreachable / dropped for room (tests, statistics). */
@@ -335,6 +343,12 @@ export class NeighTable {
     this.slotLen[k] = len;
     this.slotTrue[k] = ts;
     this.slotInLink[k] = inLink;
+    // a forwarded packet waits: its input frame is held until the neighbour answers or fails
+    const env = this.env;
+    if (!env.generating && env.fate < 0) {
+      env.setFate(Fate.HELD, Reason.NONE);
+      this.slotHeld[k] = 1;
+    } else this.slotHeld[k] = 0;
     this.slotNext[k] = -1;
     if (this.qTail[e] >= 0) this.slotNext[this.qTail[e]] = k;
     else this.qHead[e] = k;
@@ -365,6 +379,7 @@ export class NeighTable {
         this.slotLen = growI32(this.slotLen, n2);
         this.slotTrue = growI32(this.slotTrue, n2);
         this.slotInLink = growI32(this.slotInLink, n2);
+        this.slotHeld = growU8(this.slotHeld, n2);
         this.slotNext = growI32(this.slotNext, n2);
       }
     }
@@ -372,9 +387,22 @@ export class NeighTable {
     return k;
   }
 
-  private releaseSlot(k: number): void {
+  private releaseSlot(
+    k: number,
+    fate: number = Fate.DROPPED,
+    reason: number = Reason.NEIGHBOUR_UNRESOLVED,
+  ): void {
+    if (this.slotHeld[k]) {
+      this.slotHeld[k] = 0;
+      this.env.fates.release(fate, reason, 1);
+    }
     this.slotNext[k] = this.freeSlot;
     this.freeSlot = k;
+  }
+
+  /** End of a replay: frames whose packets still wait for a neighbour are dropped (`neighbour-unresolved`). */
+  flushHeld(): void {
+    for (let e = 0; e < this.qHead.length; e++) if (this.qHead[e] >= 0) this.dropQueue(e);
   }
 
   private unlinkHead(e: number): void {
@@ -403,7 +431,7 @@ export class NeighTable {
       writeMac(f, 0, this.mac[e]);
       this.flushed++;
       this.env.emit(link, f, 0, this.slotLen[h], EMPTY_BYTES, 0, 0, this.slotLen[h]);
-      this.releaseSlot(h);
+      this.releaseSlot(h, Fate.FORWARDED, Reason.NONE);
     }
   }
 

@@ -271,6 +271,7 @@ export class HostStack implements NeighReporter, HostStackApi {
    */
   flush(): void {
     this.frag.flush();
+    this.neigh.flushHeld();
   }
 
   /** Jiffies of the simulated clock (tests). */

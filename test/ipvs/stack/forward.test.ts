@@ -157,11 +157,12 @@ describe('stack/forward: ip_forward', () => {
     ).to.equal('not-for-us');
   });
 
-  it('an unresolved next hop: broadcast ARP request, the packet dropped neighbour-unresolved', () => {
+  it('an unresolved next hop: broadcast ARP request, the packet waits (its frame held)', () => {
     const b = new Bench(LAB);
-    expect(b.forward(frame([ip4('192.168.1.10', '192.168.2.99'), tcp(1, 2, 0x10)])).reason).to.equal(
-      'neighbour-unresolved',
-    );
+    expect(b.forward(frame([ip4('192.168.1.10', '192.168.2.99'), tcp(1, 2, 0x10)]))).to.deep.equal({
+      fate: 'held',
+      reason: 'none',
+    });
     const a = b.sink.frames[0];
     expect(a.link).to.equal(1);
     expect(a.bytes.length).to.equal(42);

@@ -122,15 +122,16 @@ describe('stack/neigh: resolving next hops without a static entry', () => {
     expect(probes).to.have.length(3);
     for (const p of probes) expect(p.dst).to.equal(NEW_HOST);
     b.clearFrames();
-    expect(b.forward(toUnknown()).reason).to.equal('neighbour-unresolved');
+    expect(b.forward(toUnknown())).to.deep.equal({ fate: 'held', reason: 'none' });
     expect(arpOf(b.sink.frames[0].bytes).dst).to.equal(0xffffffffffff);
   });
 
   it('IPv6: neighbour solicitations to the solicited-node group from the link-local address; an advertisement resolves', () => {
     const b = new Bench(LAB6);
-    expect(b.forward(frame([ip6('2001:db8:39::10', '2001:db8:40::99'), tcp(1, 2, 0x10)])).reason).to.equal(
-      'neighbour-unresolved',
-    );
+    expect(b.forward(frame([ip6('2001:db8:39::10', '2001:db8:40::99'), tcp(1, 2, 0x10)]))).to.deep.equal({
+      fate: 'held',
+      reason: 'none',
+    });
     const ns = b.sink.frames[0].bytes;
     expect(ns.length).to.equal(86);
     expect(readMac(ns, 0)).to.equal(0x3333ff000099);

@@ -148,3 +148,20 @@ describe('stack/icmp: the quoted header carries what the receive path wrote into
     expect(rd16(out, q + 10)).to.equal(rd16(f, 24)); // the quoted header checksum as received
   });
 });
+
+describe('stack/neigh: fates of frames whose packets wait for a neighbour', () => {
+  it('a waiting packet holds its frame, released as forwarded when the neighbour answers, dropped when resolution fails', async () => {
+    const { Bench, LAB, frame, ip4, tcp } = await import('./helpers.js');
+    const { Fate, Reason, REASON_COUNT } = await import('../../../src/ipvs/verdict.js');
+    const b = new Bench(LAB);
+    const f = b.env.fates;
+    // two packets to an unknown host: both frames held
+    b.forward(frame([ip4('192.168.1.10', '192.168.2.99'), tcp(1, 2, 0x10)]));
+    b.forward(frame([ip4('192.168.1.10', '192.168.2.98'), tcp(1, 2, 0x10)]));
+    expect(f.fates[Fate.HELD]).to.equal(2);
+    // resolution fails after the probes: both frames are dropped neighbour-unresolved
+    b.advance(10000);
+    expect(f.fates[Fate.HELD]).to.equal(0);
+    expect(f.byReason[Fate.DROPPED * REASON_COUNT + Reason.NEIGHBOUR_UNRESOLVED]).to.equal(2);
+  });
+});
