@@ -6,12 +6,19 @@
  * the persistence hit rate (docs/sched-report.md). Text by default, `--json`
  * for tools, `--html FILE` for a self-contained page with the charts.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
 import { inputSpecs } from './cmd_replay.js';
+import { genOptions, register as registerGen, type GenCliOptions } from './cmd_gen.js';
 import { CliError, Exit } from './errors.js';
+import { Generator } from '../gen/generator.js';
+import { GenOptionError } from '../gen/options.js';
+import { splitWords, ShellSyntaxError } from '../control/shell.js';
+import type { ReplayInputSpec } from '../replay/engine.js';
 import { SetupError } from '../control/setup.js';
-import { CaptureFormatError, CaptureReadError } from '../capture/errors.js';
+import { CaptureFormatError, CaptureReadError, CaptureWriteError } from '../capture/errors.js';
 import { SCHEDULER_NAMES } from '../ipvs/sched/index.js';
 import { ChangeError, parseChange, type ChangeSpec } from '../report/change.js';
 import { schedReport, unknownSchedulers } from '../report/sched_report.js';
@@ -22,6 +29,7 @@ import type { SchedReport } from '../report/types.js';
 export interface SchedReportCliOptions {
   setup: string;
   in: string[];
+  gen?: string;
   schedulers?: string;
   remove: string[];
   add: string[];
@@ -62,9 +70,70 @@ export function schedulerList(text: string | undefined): string[] {
   return [...new Set(names)];
 }
 
+/**
+ * `--gen 'OPTIONS'`: parses OPTIONS with `ipvs-sim gen`'s own option table,
+ * generates the traffic for the set-up into `dir` (one pcap per director
+ * interface) and returns the inputs to replay. The NAT shadow director of the
+ * generator uses the report's seed unless OPTIONS set `--replay-seed`.
+ */
+export async function generateInputs(
+  optionsText: string,
+  setupFile: string,
+  setupText: string,
+  lenient: boolean,
+  seed: number,
+  dir: string,
+  warn: (m: string) => void,
+): Promise<ReplayInputSpec[]> {
+  let words: string[];
+  try {
+    words = splitWords(optionsText).map((w) => w.text);
+  } catch (e) {
+    if (e instanceof ShellSyntaxError) throw new CliError(Exit.USAGE, `--gen: ${e.message}`);
+    throw e;
+  }
+  if (words.some((w) => /^(-o|--output|--out-dir|--setup)(=|$)/.test(w)))
+    throw new CliError(Exit.USAGE, '--gen: leave out -o, --out-dir and --setup (sched-report sets them)');
+  const program = new Command();
+  let errText = '';
+  program.exitOverride().configureOutput({
+    writeOut: () => undefined,
+    writeErr: (t) => (errText += t),
+  });
+  registerGen(program);
+  const gen = program.commands.find((c) => c.name() === 'gen') as Command;
+  let parsed: GenCliOptions | null = null;
+  gen.action((o: GenCliOptions) => {
+    parsed = o;
+  });
+  try {
+    await program.parseAsync(['gen', '--setup', setupFile, '--out-dir', dir, ...words], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError)
+      throw new CliError(Exit.USAGE, `--gen: ${errText.trim().replace(/^error: /, '') || e.message}`);
+    throw e;
+  }
+  if (!parsed) throw new CliError(Exit.USAGE, `--gen: cannot use '${optionsText}'`);
+  let summary;
+  try {
+    const options = genOptions(parsed);
+    if (!words.some((w) => /^--replay-seed(=|$)/.test(w))) options.replaySeed = seed;
+    summary = new Generator({ setupText, setupFile, lenient, options, output: { dir } }).run();
+  } catch (e) {
+    if (e instanceof GenOptionError) throw new CliError(Exit.USAGE, `--gen: ${e.message}`);
+    throw e;
+  }
+  for (const w of summary.warnings) warn(`--gen: ${w}`);
+  return Object.entries(summary.framesPerInterface)
+    .filter(([, n]) => n > 0)
+    .map(([iface]) => ({ iface, path: path.join(dir, `${iface}.pcap`) }));
+}
+
 export async function runSchedReport(opts: SchedReportCliOptions, bare: string[]): Promise<number> {
-  const specs = inputSpecs(opts.in, bare);
-  if (specs.length === 0)
+  let specs = inputSpecs(opts.in, bare);
+  if (opts.gen !== undefined && specs.length)
+    throw new CliError(Exit.USAGE, 'give captures or --gen, not both');
+  if (specs.length === 0 && opts.gen === undefined)
     throw new CliError(Exit.USAGE, 'no input: give CAPTURE, --in IFACE=CAPTURE or --gen OPTIONS');
   const schedulers = schedulerList(opts.schedulers);
   const seed = intOpt('--seed', opts.seed, 0);
@@ -92,29 +161,55 @@ export async function runSchedReport(opts: SchedReportCliOptions, bare: string[]
     );
   }
   const showProgress = opts.progress ?? (process.stderr.isTTY === true && !process.env.CI);
+  const warn = (m: string): void => {
+    process.stderr.write(`ipvs-sim: warning: ${m}\n`);
+  };
+  let genDir: string | null = null;
   let report: SchedReport;
   try {
-    report = await schedReport({
-      setupText,
-      setupFile: opts.setup,
-      lenient: opts.lenient === true,
-      inputs: specs,
-      schedulers,
-      changes,
-      disruption: opts.disruption,
-      seed,
-      maxConns,
-      sampleSeconds: interval,
-      onWarning: (m) => process.stderr.write(`ipvs-sim: warning: ${m}\n`),
-      onRun: showProgress
-        ? (name, changed, i, total) =>
-            process.stderr.write(
-              `sched-report: ${name}${changed ? ' (with the change)' : ''} [${i + 1}/${total}]\n`,
-            )
-        : undefined,
-    });
-  } catch (e) {
-    throw mapError(e);
+    if (opts.gen !== undefined) {
+      genDir = mkdtempSync(path.join(os.tmpdir(), 'ipvs-sim-sched-report-'));
+      try {
+        specs = await generateInputs(
+          opts.gen,
+          opts.setup,
+          setupText,
+          opts.lenient === true,
+          seed,
+          genDir,
+          warn,
+        );
+      } catch (e) {
+        throw mapError(e);
+      }
+    }
+    try {
+      report = await schedReport({
+        setupText,
+        setupFile: opts.setup,
+        lenient: opts.lenient === true,
+        inputs: specs,
+        inputNames: opts.gen !== undefined ? [] : undefined,
+        generated: opts.gen ?? null,
+        schedulers,
+        changes,
+        disruption: opts.disruption,
+        seed,
+        maxConns,
+        sampleSeconds: interval,
+        onWarning: warn,
+        onRun: showProgress
+          ? (name, changed, i, total) =>
+              process.stderr.write(
+                `sched-report: ${name}${changed ? ' (with the change)' : ''} [${i + 1}/${total}]\n`,
+              )
+          : undefined,
+      });
+    } catch (e) {
+      throw mapError(e);
+    }
+  } finally {
+    if (genDir) rmSync(genDir, { recursive: true, force: true });
   }
   if (opts.html) {
     try {
@@ -139,6 +234,7 @@ function mapError(e: unknown): unknown {
   if (e instanceof SetupError) return new CliError(Exit.SETUP, e.message);
   if (e instanceof CaptureFormatError || e instanceof CaptureReadError)
     return new CliError(Exit.CAPTURE, e.message);
+  if (e instanceof CaptureWriteError) return new CliError(Exit.OUTPUT, e.message);
   if (e instanceof Error && e.message.startsWith('--in ')) return new CliError(Exit.USAGE, e.message);
   return e;
 }
@@ -161,6 +257,10 @@ export function register(program: Command): void {
       [],
     )
     .argument('[capture...]', 'captures whose frames arrive on the interface owning their destination MAC')
+    .option(
+      '--gen <options>',
+      "generate the traffic instead, with these `ipvs-sim gen` options (e.g. '--flows 5000 --client-dist zipf')",
+    )
     .option(
       '--schedulers <list>',
       `comma-separated scheduler names (default: all: ${SCHEDULER_NAMES.join(',')})`,

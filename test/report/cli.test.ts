@@ -214,8 +214,56 @@ describe('sched-report command', () => {
     expect(rep.schedulers[0].services[0].disruption!.compared).to.equal(50); // the third round
   });
 
+  it('--gen replays generated traffic: the same report as the capture ipvs-sim gen writes', async () => {
+    const gen = await runCli([
+      'sched-report',
+      '--setup',
+      setupFile,
+      '--gen',
+      '--flows 150 --duration 3 --seed 5',
+      '--schedulers',
+      'wlc,mh',
+      '--json',
+    ]);
+    expect(gen.code, gen.stderr).to.equal(0);
+    const fromGen = JSON.parse(gen.stdout) as SchedReport;
+    expect(fromGen.generated).to.equal('--flows 150 --duration 3 --seed 5');
+    expect(fromGen.inputs).to.deep.equal([]);
+    const dir = tmp.file('gen');
+    const w = await runCli([
+      'gen',
+      '--setup',
+      setupFile,
+      '--flows',
+      '150',
+      '--duration',
+      '3',
+      '--seed',
+      '5',
+      '--out-dir',
+      dir,
+    ]);
+    expect(w.code, w.stderr).to.equal(0);
+    const file = await runCli([
+      'sched-report',
+      '--setup',
+      setupFile,
+      '--in',
+      `eth0=${dir}/eth0.pcap`,
+      '--schedulers',
+      'wlc,mh',
+      '--json',
+    ]);
+    const fromFile = JSON.parse(file.stdout) as SchedReport;
+    expect(fromGen.framesIn).to.be.above(1000);
+    expect(fromGen.framesIn).to.equal(fromFile.framesIn);
+    expect(fromGen.schedulers).to.deep.equal(fromFile.schedulers);
+    expect(fromGen.change).to.deep.equal(fromFile.change);
+  });
+
   describe('usage errors (exit status 2) and set-up errors (3)', () => {
-    const cases: [string, string[], number, string][] = [
+    // [what, arguments, status, message, with the capture (default true)]
+    const cases: [string, string[], number, string, boolean?][] = [
       ['an unknown scheduler', ['--schedulers', 'rr,fastest'], 2, "unknown scheduler 'fastest'"],
       ['a --remove without a time', ['--remove', '172.25.40.11:80'], 2, 'expected RIP:PORT@SECONDS'],
       ['a --remove of no real server', ['--remove', '10.9.9.9:80@1'], 2, 'has real server 10.9.9.9:80'],
@@ -239,10 +287,21 @@ describe('sched-report command', () => {
         'mutually exclusive',
       ],
       ['a bad interval', ['--interval', '0'], 2, '--interval'],
+      ['a bad --gen option', ['--gen', '--flows many'], 2, '--gen: --flows takes a whole number', false],
+      [
+        'an unknown --gen option',
+        ['--gen', '--frobnicate'],
+        2,
+        "--gen: unknown option '--frobnicate'",
+        false,
+      ],
+      ['--gen with an output of its own', ['--gen', '-o x.pcap'], 2, '--gen: leave out -o', false],
+      ['--gen with captures', ['--gen', '--flows 10'], 2, 'give captures or --gen, not both'],
     ];
-    for (const [what, args, status, message] of cases)
+    for (const [what, args, status, message, withCapture] of cases)
       it(what, async () => {
-        const r = await runCli(['sched-report', '--setup', setupFile, cap, ...args]);
+        const input = withCapture === false ? [] : [cap];
+        const r = await runCli(['sched-report', '--setup', setupFile, ...input, ...args]);
         expect(r.code).to.equal(status);
         expect(r.stderr).to.contain(message);
       });
