@@ -125,7 +125,7 @@ export interface Disruption {
   fraction: number | null;
   /** Existing flows with a compared connection. */
   flowsCompared: number;
-  /** Of those, flows whose first connection after the change went to a different real server. */
+  /** Of those, flows whose first compared connection went to a different real server. */
   flowsMoved: number;
   /** flowsMoved / flowsCompared; null when nothing was compared. */
   flowFraction: number | null;
