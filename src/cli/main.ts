@@ -12,6 +12,7 @@ import { register as registerReplay } from './cmd_replay.js';
 import { register as registerExplain } from './cmd_explain.js';
 import { register as registerLab } from './cmd_lab.js';
 import { register as registerGen } from './cmd_gen.js';
+import { register as registerSchedReport } from './cmd_sched_report.js';
 
 /** A subcommand module: adds its command to the program. */
 export type Register = (program: Command) => void;
@@ -22,6 +23,7 @@ const SUBCOMMANDS: readonly Register[] = [
   registerExplain,
   registerLab,
   registerGen,
+  registerSchedReport,
 ];
 
 export function buildProgram(): Command {

@@ -970,24 +970,10 @@ export class IpvsCore implements IpvsHooks {
   private inIcmp6(hook: number): VerdictValue {
     const { env } = this;
     const skb = env.skb;
-    this.related = true;
-    const info = env.info;
-    if (info.l4Cap < 8) {
-      env.drop(Reason.HEADER_NOT_CAPTURED);
-      return Verdict.DROP;
-    }
-    if (info.icmpType & 0x80) {
-      this.related = false;
-      return Verdict.ACCEPT;
-    }
-    if (info.fragHdrOff >= 0) {
-      env.drop(Reason.FRAG_BAD);
-      return Verdict.DROP;
-    }
-    const offset = info.l4Off + 8;
+    const v = this.icmp6Quoted();
+    if (v >= 0) return v as VerdictValue;
     const cinfo = env.cinfo;
-    if (parseQuoted(skb.buf, offset, skb.l3 + skb.cap, cinfo) !== 0) return Verdict.ACCEPT;
-    if (!isIpvsProto(cinfo.proto)) return Verdict.ACCEPT;
+    const offset = env.info.l4Off + 8;
     if (cinfo.isFragment && cinfo.fragOff > 0) return Verdict.ACCEPT;
     let cp = this.connIn(cinfo, true);
     let newCp = false;
@@ -1039,12 +1025,17 @@ export class IpvsCore implements IpvsHooks {
     return this.handleResponseIcmp(cp, offset);
   }
 
-  /** ip_vs_out_icmp_v6. */
-  private outIcmp6(_hook: number): VerdictValue {
+  /**
+   * What ip_vs_in_icmp_v6 and ip_vs_out_icmp_v6 share: an ICMPv6 error (not
+   * an informational message, not fragmented) quoting a TCP/UDP/SCTP packet,
+   * parsed into env.cinfo. Returns -1 to go on, or the verdict to return
+   * (`related` says whether IPVS took an interest).
+   */
+  private icmp6Quoted(): number {
     const { env } = this;
     const skb = env.skb;
-    this.related = true;
     const info = env.info;
+    this.related = true;
     if (info.l4Cap < 8) {
       env.drop(Reason.HEADER_NOT_CAPTURED);
       return Verdict.DROP;
@@ -1057,10 +1048,18 @@ export class IpvsCore implements IpvsHooks {
       env.drop(Reason.FRAG_BAD);
       return Verdict.DROP;
     }
-    const offset = info.l4Off + 8;
     const cinfo = env.cinfo;
-    if (parseQuoted(skb.buf, offset, skb.l3 + skb.cap, cinfo) !== 0) return Verdict.ACCEPT;
+    if (parseQuoted(skb.buf, info.l4Off + 8, skb.l3 + skb.cap, cinfo) !== 0) return Verdict.ACCEPT;
     if (!isIpvsProto(cinfo.proto)) return Verdict.ACCEPT;
+    return -1;
+  }
+
+  /** ip_vs_out_icmp_v6. */
+  private outIcmp6(_hook: number): VerdictValue {
+    const v = this.icmp6Quoted();
+    if (v >= 0) return v as VerdictValue;
+    const cinfo = this.env.cinfo;
+    const offset = this.env.info.l4Off + 8;
     const cp = this.connOut(cinfo, true);
     if (cp < 0) return Verdict.ACCEPT;
     return this.handleResponseIcmp(cp, offset);

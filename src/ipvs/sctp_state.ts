@@ -7,24 +7,8 @@
  */
 import { SctpState } from './proto.js';
 
-/** SCTP chunk types that matter to the state machine. */
-export const SctpChunk = {
-  DATA: 0,
-  INIT: 1,
-  INIT_ACK: 2,
-  SACK: 3,
-  HEARTBEAT: 4,
-  HEARTBEAT_ACK: 5,
-  ABORT: 6,
-  SHUTDOWN: 7,
-  SHUTDOWN_ACK: 8,
-  ERROR: 9,
-  COOKIE_ECHO: 10,
-  COOKIE_ACK: 11,
-  ECN_ECNE: 12,
-  ECN_CWR: 13,
-  SHUTDOWN_COMPLETE: 14,
-} as const;
+/** SCTP chunk types (defined once, in wire/). */
+export { SctpChunk } from '../wire/sctp.js';
 
 /** Events: 0 data, 1 init, 2 init-ack, 3 cookie-echo, 4 cookie-ack, 5 shutdown, 6 shutdown-ack, 7 shutdown-complete, 8 error, 9 abort. */
 const EVENT_OF_CHUNK = [0, 1, 2, 0, 0, 0, 9, 5, 6, 8, 3, 4, 0, 0, 7];

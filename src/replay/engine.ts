@@ -31,6 +31,7 @@ import {
   type SetupScript,
   type SetupCommand,
 } from '../control/setup.js';
+import type { SchedulerRegistry } from '../ipvs/sched/scheduler.js';
 
 export interface ReplayInputSpec {
   /** Capture file. */
@@ -68,6 +69,8 @@ export interface ReplayConfig {
     | null;
   /** Sink to use instead of writing files (tests, benchmarks). */
   sink?: FrameSink | null;
+  /** Scheduler registry of the director (default: all fourteen); sched-report maps every name to one scheduler. */
+  schedulers?: SchedulerRegistry | null;
 }
 
 export interface FateCounts {
@@ -223,7 +226,12 @@ export class Replay {
     this.onProgress = cfg.onProgress ?? null;
     this.script = parseSetup(cfg.setupText, { file: cfg.setupFile, lenient: cfg.lenient === true });
     for (const w of this.script.warnings) cfg.onWarning?.(w);
-    const make = (): Director => new Director({ seed: cfg.seed ?? 1, maxConns: cfg.maxConns ?? 0 });
+    const make = (): Director =>
+      new Director({
+        seed: cfg.seed ?? 1,
+        maxConns: cfg.maxConns ?? 0,
+        schedulers: cfg.schedulers ?? undefined,
+      });
     validateSetup(this.script, make);
     this.director = make();
     for (const c of this.script.commands) applySetupCommand(c, this.director);
