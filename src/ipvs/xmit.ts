@@ -19,6 +19,7 @@ import type { ConnTable } from './conn.js';
 import { ConnFlag, type ConnOps } from './conn_ops.js';
 import { Fwd, Proto, TunType, TunFlag, type Dest } from './service.js';
 import { Fate, Reason } from './verdict.js';
+import { IpOptions, compileReceived } from './stack/options.js';
 import { TraceKind, fmtAddr } from './trace.js';
 import { rd16, wr16, rd32, wr32 } from '../wire/bytes.js';
 import {
@@ -71,6 +72,10 @@ export class Xmit {
   private readonly old = new Uint32Array(4);
   /** Source address the route chose (tunnel outer source). */
   private readonly saddr = new Uint32Array(4);
+
+  /** Scratch for ip_rcv_options' in-place changes (see rcvOptions). */
+  private readonly rcvOpt = new IpOptions();
+  private readonly isLocal4 = (a: number): boolean => this.env.fib.isLocal4(a);
 
   constructor(env: DirectorEnv, ipvs: Ipvs, conns: ConnTable, ops: ConnOps) {
     this.env = env;
@@ -220,11 +225,38 @@ export class Xmit {
     return this.ops.dest(cp);
   }
 
+  /**
+   * ip_rcv_options: on a received IPv4 packet with options, the kernel's
+   * __ip_options_compile writes into the packet itself — the record-route
+   * slot gets the receiving address (for a packet to the VIP: the VIP),
+   * timestamps the time, bytes after an end-of-options become END — without
+   * fixing the header checksum; the transmitter's ip_send_check does. IPVS
+   * forwards the packet so changed. Returns true when the header has options
+   * (the caller then recomputes the checksum in full).
+   */
+  private rcvOptions(): boolean {
+    const env = this.env;
+    const skb = env.skb;
+    if (skb.af !== 4) return false;
+    const b = skb.buf;
+    const l3 = skb.l3;
+    const ihl = (b[l3] & 15) * 4;
+    if (ihl <= 20) return false;
+    if (skb.inLink < 0 || skb.cap < ihl) return true;
+    const o = this.rcvOpt;
+    if (compileReceived(b, l3, ihl, o, rd32(b, l3 + 16), this.isLocal4, env.nowMs)) {
+      const d = o.data;
+      for (let i = 20; i < ihl; i++) b[l3 + i] = d[i];
+    }
+    return true;
+  }
+
   // ------------------------------------------------------------------ DR
 
   /** ip_vs_dr_xmit(_v6). */
   private drXmit(cp: number, icmp: boolean): VerdictValue {
     const { env, conns } = this;
+    const opts = this.rcvOptions();
     conns.getDaddr(cp, this.daddr);
     const r = this.getOutRoute(
       conns.dafOf(cp),
@@ -236,10 +268,11 @@ export class Xmit {
     );
     if (r === RT_ERR) return Verdict.STOLEN;
     if (r === RT_IS_LOCAL) return Verdict.ACCEPT;
-    // ip_send_check() would recompute the header checksum here; the header is
-    // the one ip_rcv verified with only its TTL decremented by ipv4DecTtl,
-    // whose incremental result equals the full recomputation for a correct
-    // header (wire/checksum.ts), so there is nothing to redo
+    // ip_send_check(): without options the header is the one ip_rcv verified
+    // with only its TTL decremented by ipv4DecTtl, whose incremental result
+    // equals the full recomputation for a correct header (wire/checksum.ts),
+    // so only a header whose options changed needs it
+    if (opts) ipv4SendCheck(env.skb.buf, env.skb.l3);
     if (env.tracer)
       env.tracer.step(
         TraceKind.XMIT,
@@ -256,6 +289,7 @@ export class Xmit {
     const { env, conns } = this;
     const skb = env.skb;
     const info = env.info;
+    const opts = this.rcvOptions();
     if (conns.flags[cp] & ConnFlag.NO_CPORT && !(info.isFragment && info.fragOff > 0) && info.l4Cap >= 2)
       conns.fillCport(cp, info.sport);
     conns.getDaddr(cp, this.daddr);
@@ -277,6 +311,7 @@ export class Xmit {
       return Verdict.STOLEN;
     }
     this.writeDaddr(skb.af, this.daddr);
+    if (opts) ipv4SendCheck(skb.buf, skb.l3);
     if (env.tracer)
       env.tracer.step(
         TraceKind.XMIT,
@@ -429,6 +464,7 @@ export class Xmit {
   private tunXmit(cp: number, icmp: boolean): VerdictValue {
     const { env, conns } = this;
     const skb = env.skb;
+    const opts = this.rcvOptions();
     const dest = this.destOf(cp);
     const daf = conns.dafOf(cp);
     conns.getDaddr(cp, this.daddr);
@@ -450,7 +486,8 @@ export class Xmit {
     if (skb.af === 4) {
       nextProto = IPPROTO_IPIP;
       if (env.sysctl.pmtuDisc) df = b[l3 + 6] & 0x40;
-      // the inner header's ip_send_check: already right (see drXmit)
+      // the inner header's ip_send_check: already right unless options changed (see drXmit)
+      if (opts) ipv4SendCheck(b, l3);
       dsfield = b[l3 + 1];
       ttl = b[l3 + 8];
     } else {
@@ -589,6 +626,7 @@ export class Xmit {
     const { env } = this;
     const skb = env.skb;
     const info = env.info;
+    this.rcvOptions();
     const r = this.getOutRoute(skb.af, null, info.daddr, RT_NON_LOCAL, icmp, true);
     if (r !== RT_OK) return Verdict.STOLEN;
     if (skb.af === 4) ipv4SendCheck(skb.buf, skb.l3);
