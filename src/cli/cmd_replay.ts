@@ -8,6 +8,8 @@ import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { Replay, ReplayInputError, type ReplayInputSpec, type ReplaySummary } from '../replay/engine.js';
 import { listState } from '../replay/listing.js';
+import { ShardedReplay, ReplayWorkerError } from '../replay/workers.js';
+import type { ListState } from '../control/ipvsadm/index.js';
 import { runIpvsadmListing } from '../control/ipvsadm/index.js';
 import { splitWords } from '../control/shell.js';
 import { SetupError } from '../control/setup.js';
@@ -29,6 +31,7 @@ export interface ReplayCliOptions {
   list: string[];
   seed: string;
   maxConns: string;
+  workers: string;
   lenient?: boolean;
   progress?: boolean;
   debug?: boolean;
@@ -111,9 +114,11 @@ export async function runReplay(opts: ReplayCliOptions, bare: string[]): Promise
   }
   const seed = parseIntOpt('--seed', opts.seed, 0);
   const maxConns = parseIntOpt('--max-conns', opts.maxConns, 0);
-  let replay: Replay;
+  const workers = parseIntOpt('--workers', opts.workers, 1);
+  const listing = opts.stats === true || opts.list.length > 0;
+  let replay: Replay | ShardedReplay;
   try {
-    replay = new Replay({
+    const common = {
       setupText,
       setupFile: opts.setup,
       lenient: opts.lenient === true,
@@ -122,8 +127,9 @@ export async function runReplay(opts: ReplayCliOptions, bare: string[]): Promise
       outFile: opts.output ?? null,
       seed,
       maxConns,
-      onWarning: (m) => process.stderr.write(`ipvs-sim: warning: ${m}\n`),
-    });
+      onWarning: (m: string) => process.stderr.write(`ipvs-sim: warning: ${m}\n`),
+    };
+    replay = workers > 1 ? new ShardedReplay({ ...common, workers, listing }) : new Replay(common);
   } catch (e) {
     if (e instanceof SetupError) throw new CliError(Exit.SETUP, e.message);
     throw e;
@@ -191,7 +197,8 @@ export async function runReplay(opts: ReplayCliOptions, bare: string[]): Promise
   if (opts.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   process.stderr.write(formatSummary(summary));
   // the listing state holds an object per connection entry: built only when a listing is asked for
-  const state = opts.stats || opts.list.length ? listState(replay.director) : null;
+  let state: ListState | null = null;
+  if (listing) state = replay instanceof ShardedReplay ? replay.listState() : listState(replay.director);
   if (opts.stats && state) process.stdout.write(runIpvsadmListing(['-L', '-n', '--stats'], state).stdout);
   for (const l of state ? opts.list : []) {
     const r = runIpvsadmListing(
@@ -213,7 +220,11 @@ export async function runReplay(opts: ReplayCliOptions, bare: string[]): Promise
   return Exit.OK;
 }
 
-async function runWithProgress(replay: Replay, bar: SingleBar | null, t0: number): Promise<ReplaySummary> {
+async function runWithProgress(
+  replay: Replay | ShardedReplay,
+  bar: SingleBar | null,
+  t0: number,
+): Promise<ReplaySummary> {
   if (bar) {
     replay.onProgress = (b, f) => {
       const secs = Math.max(0.001, (Date.now() - t0) / 1000);
@@ -229,6 +240,17 @@ function mapIoError(e: unknown): unknown {
   if (e instanceof CaptureWriteError) return new CliError(Exit.OUTPUT, e.message);
   if (e instanceof SetupError) return new CliError(Exit.SETUP, e.message);
   if (e instanceof ReplayInputError) return new CliError(Exit.USAGE, e.message);
+  if (e instanceof ReplayWorkerError) {
+    // the class of the error the worker caught decides the status, as in a single-threaded replay
+    const code: Record<string, number> = {
+      CaptureFormatError: Exit.CAPTURE,
+      CaptureReadError: Exit.CAPTURE,
+      CaptureWriteError: Exit.OUTPUT,
+      SetupError: Exit.SETUP,
+      ReplayInputError: Exit.USAGE,
+    };
+    if (e.kind in code) return new CliError(code[e.kind], e.message);
+  }
   return e;
 }
 
@@ -324,6 +346,11 @@ export function register(program: Command): void {
     )
     .option('--seed <n>', 'seed of the random choices (twos scheduler, IP IDs)', '1')
     .option('--max-conns <n>', 'cap the connection table (0: no cap)', '0')
+    .option(
+      '--workers <n>',
+      'shard the replay over N worker threads by client address (see docs/cli.md for what differs)',
+      '1',
+    )
     .option('--lenient', 'skip unsupported set-up commands with a warning instead of failing')
     .addOption(new Option('--progress', 'show a progress bar on stderr (default: when stderr is a terminal)'))
     .addOption(new Option('--no-progress', 'never show a progress bar'))

@@ -62,6 +62,8 @@ export class Director implements SetupTarget {
   readonly core: IpvsCore;
   readonly xmit: Xmit;
   readonly stack: HostStackApi;
+  /** Bumped by every configChanged() (for caches built from the configuration). */
+  configGeneration = 0;
   /** ipvs->tot_stats. */
   readonly totStats = new Stats();
   /** [robust] The drop_entry defence (defense.ts). */
@@ -115,6 +117,7 @@ export class Director implements SetupTarget {
 
   /** Re-compiles what the hot path uses after the set-up changed (a set-up line or a timed command). */
   configChanged(): void {
+    this.configGeneration++;
     this.env.fib = Fib.build(this.host);
     if (this.conns.size > 0) this.ops.recountLocalClients();
     this.core.rebuild();
@@ -238,6 +241,28 @@ export class Director implements SetupTarget {
       tr.step(TraceKind.DROP, `dropped: ${REASON_NAMES[env.reason]}`, { reason: REASON_NAMES[env.reason] });
     env.fates.count(env.fate, env.reason);
     if (env.heldReleased > 0) env.fates.release(env.fate, env.reason, env.heldReleased);
+  }
+
+  /**
+   * A sharded replay (src/replay/workers.ts) gives every worker the frames
+   * the neighbour table learns from (ARP, neighbour discovery), though one
+   * worker owns each: the others observe it — the neighbour table and the
+   * packets waiting for it are updated as receive() would, but no answer
+   * is sent and the frame is not counted.
+   */
+  observe(link: number, buf: Uint8Array, off: number, capLen: number, origLen: number): void {
+    const env = this.env;
+    env.fate = -1;
+    env.reason = 0;
+    env.outCount = 0;
+    env.heldReleased = 0;
+    if (parseFrame(buf, off, capLen, origLen, env.info) !== 0) return;
+    env.observing = true;
+    try {
+      this.l2(link, buf, off, capLen);
+    } finally {
+      env.observing = false;
+    }
   }
 
   private l2(link: number, buf: Uint8Array, off: number, capLen: number): void {

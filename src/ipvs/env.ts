@@ -110,6 +110,12 @@ export class DirectorEnv {
    * by the current one: the director moves them from `held` to its fate.
    */
   heldReleased = 0;
+  /**
+   * Set while Director.observe() runs a frame another worker of a sharded
+   * replay owns (ARP, neighbour discovery): the neighbour table learns from
+   * it, but it is not answered (the owner answers) and not counted.
+   */
+  observing = false;
   /** Explain mode's listener; null in a normal replay (trace points then cost a null test). */
   tracer: Tracer | null = null;
   /** The scheduler's reasoning goes here when explain mode traces the replay; null otherwise (no cost). */

@@ -69,9 +69,20 @@ export interface ReplayConfig {
     | null;
   /** Sink to use instead of writing files (tests, benchmarks). */
   sink?: FrameSink | null;
+  /**
+   * Shards a replay across workers (src/replay/workers.ts): what this
+   * director does with each input frame — FrameRole.RECEIVE it (the
+   * default), SKIP it (another worker's: its simulated time still passes,
+   * timers and timed commands run, but it is not counted here) or OBSERVE it
+   * (another worker's neighbour information: Director.observe).
+   */
+  frameFilter?: ((link: number, buf: Uint8Array, off: number, capLen: number) => number) | null;
   /** Scheduler registry of the director (default: all fourteen); sched-report maps every name to one scheduler. */
   schedulers?: SchedulerRegistry | null;
 }
+
+/** What a sharded replay's worker does with an input frame (ReplayConfig.frameFilter). */
+export const FrameRole = { RECEIVE: 0, SKIP: 1, OBSERVE: 2 } as const;
 
 export interface FateCounts {
   forwarded: number;
@@ -286,7 +297,7 @@ export class Replay {
     if (this.cfg.sink) {
       // caller-provided sink (tests, benchmarks)
     } else if (this.cfg.outDir) {
-      const nano = this.inputs.some((i) => i.reader.nanosecond);
+      const nano = this.inputsNanosecond();
       this.writers = names.map((n, i) =>
         createPcapWriter(path.join(this.cfg.outDir as string, `${n}.pcap`), {
           nanosecond: nano,
@@ -307,6 +318,22 @@ export class Replay {
   /** Asks the loop to stop after the current frame (SIGINT / SIGTERM). */
   requestStop(signal: string): void {
     this.stopSignal = signal;
+  }
+
+  /** Timed set-up commands applied so far (they run in order). */
+  get timedApplied(): number {
+    return this.timedNext;
+  }
+
+  /** Applies the timed commands up to index n (exclusive) without replaying frames (a sharded replay's listing). */
+  applyTimedUntil(n: number): void {
+    while (this.timedNext < Math.min(n, this.script.timed.length))
+      this.applyCommand(this.script.timed[this.timedNext++]);
+  }
+
+  /** Whether an opened input has nanosecond timestamps (--out-dir then writes nanosecond pcaps). */
+  inputsNanosecond(): boolean {
+    return this.inputs.some((i) => i.reader.nanosecond);
   }
 
   /** Names of the files written. */
@@ -396,6 +423,7 @@ export class Replay {
     for (const inp of inputs) if (!this.captureError) this.pull(inp);
     const onFrame = this.cfg.onFrame ?? null;
     const onInput = this.cfg.onInput ?? null;
+    const filter = this.cfg.frameFilter ?? null;
     const every = this.cfg.progressEvery ?? YIELD_EVERY;
     let sinceYield = 0;
     const sink = this.sink;
@@ -433,11 +461,16 @@ export class Replay {
       }
       if (conns.size > this.peakConns) this.peakConns = conns.size;
       const link = this.linkFor(best);
-      if (onInput) onInput(this.framesRead, link, r.buf, r.off, r.capLen, r.origLen);
-      d.receive(link, r.buf, r.off, r.capLen, r.origLen);
-      if (onFrame) onFrame(this.framesRead, d);
-      this.framesRead++;
-      if (sink !== null && sink.failure !== null) this.noteOutputError(sink.failure);
+      const role = filter === null ? FrameRole.RECEIVE : filter(link, r.buf, r.off, r.capLen);
+      if (role === FrameRole.RECEIVE) {
+        if (onInput) onInput(this.framesRead, link, r.buf, r.off, r.capLen, r.origLen);
+        d.receive(link, r.buf, r.off, r.capLen, r.origLen);
+        if (onFrame) onFrame(this.framesRead, d);
+        this.framesRead++;
+        if (sink !== null && sink.failure !== null) this.noteOutputError(sink.failure);
+      } else if (role === FrameRole.OBSERVE) {
+        d.observe(link, r.buf, r.off, r.capLen, r.origLen);
+      }
       this.pull(best);
       if (++sinceYield >= every) {
         sinceYield = 0;

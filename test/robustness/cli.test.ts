@@ -111,6 +111,43 @@ describe('robustness: the replay command under adversity', function () {
         expect(total).to.equal(s.framesOut);
       });
     }
+
+    it('SIGINT stops a sharded replay (--workers 2) cleanly: merged outputs valid, temporary files gone, exit 130', async () => {
+      const out = path.join(dir, 'out-workers');
+      mkdirSync(out);
+      const child = spawnCli(['replay', '--setup', setup, big, '--out-dir', out, '--json', '--workers', '2']);
+      const done = finished(child);
+      // wait until the workers are under way (a temporary output has grown), then interrupt
+      for (let i = 0; i < 3000; i++) {
+        const tmp = readdirSync(out).find((n) => n.startsWith('.ipvs-sim-workers-'));
+        const w0 = tmp ? path.join(out, tmp, 'w0.pcapng') : '';
+        if (w0 && existsSync(w0) && statSync(w0).size > 2 << 20) break;
+        await sleep(10);
+      }
+      child.kill('SIGINT');
+      const r = await done;
+      expect(r.signal, r.stderr).to.equal(null);
+      expect(r.status, r.stderr).to.equal(130);
+      expect(hasStack(r.stderr)).to.equal(false);
+      expect(r.stderr).to.match(/interrupted by SIGINT/);
+      const s = JSON.parse(r.stdout);
+      expect(s.interruptedBy).to.equal('SIGINT');
+      expect(s.framesIn).to.be.greaterThan(0);
+      expect(s.framesIn, 'stopped before the end').to.be.lessThan(countFrames(big));
+      const f = s.fates;
+      expect(f.forwarded + f.answered + f.local + f.dropped + f.held).to.equal(s.framesIn);
+      expect(readdirSync(out).sort(), 'no temporary directory left').to.deep.equal([
+        'client.pcap',
+        'server.pcap',
+      ]);
+      let total = 0;
+      for (const name of ['client.pcap', 'server.pcap']) {
+        const n = countFrames(path.join(out, name));
+        expect(n, name).to.equal(s.framesOutPerInterface[name.replace(/\.pcap$/, '')]);
+        total += n;
+      }
+      expect(total).to.equal(s.framesOut);
+    });
   });
 
   describe('outputs that cannot be written', () => {

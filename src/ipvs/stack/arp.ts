@@ -170,6 +170,7 @@ export class ArpRcv {
   /** arp_send_dst(ARPOP_REPLY …): to the requester's hardware address. */
   private reply(link: number, sip: number, tip: number, sha: number): void {
     const env = this.env;
+    if (env.observing) return;
     const f = this.frame;
     const mine = env.fib.linkMac[link];
     writeMac(f, 0, sha);

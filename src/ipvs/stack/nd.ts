@@ -120,6 +120,8 @@ export class NeighDiscovery {
     override: boolean,
     tllao: boolean,
   ): number {
+    // a sharded replay's worker that does not own the solicitation learns from it, the owner answers
+    if (this.env.observing) return Gen.SENT;
     const fib = this.env.fib;
     const m = this.buf;
     const len = 24 + (tllao ? 8 : 0);

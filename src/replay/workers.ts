@@ -1,0 +1,523 @@
+/**
+ * A replay sharded across worker threads (`ipvs-sim replay --workers N`), as
+ * a multi-queue NIC's receive-side scaling spreads flows over CPUs.
+ *
+ * Every worker reads every input and runs its own director built from the
+ * same set-up; it receives only the frames whose client address hashes to
+ * it (src/replay/shard.ts), so each connection, its replies, its ICMP errors
+ * and its persistence template live on one worker. The other frames still
+ * move the worker's clock (timers, timed commands run as in a single run);
+ * ARP and neighbour discovery frames are observed by every worker (each
+ * resolves the next hops of its own packets) and owned by worker 0.
+ *
+ * Workers write their frames to temporary pcapng files next to the outputs;
+ * the main thread then merges them by timestamp (ties: worker order; each
+ * worker's own order is kept) into the requested outputs, sums the workers'
+ * summaries and, for a listing, adds their counters into a director built
+ * from the set-up (with the timed commands the workers applied).
+ *
+ * What differs from a single-threaded run (docs/cli.md): the order of frames
+ * of different flows that share a timestamp; the choices of schedulers that
+ * depend on state (rr, wrr, lc, wlc, sed, nq, fo, ovf, lblc, lblcr, twos and
+ * the overload thresholds see each worker's own connections, as per-CPU
+ * state would) — sh, dh and mh pick the same real servers; the IP IDs, the
+ * ICMP rate limit and the next-hop solicitations of the director's own
+ * packets (per worker); --max-conns and the drop_entry defence, which apply
+ * per worker (the cap is shared out evenly); the connection table's peak,
+ * which is the sum of the workers' peaks; the rates of `--rate`, the sum of
+ * the workers' estimates; ICMP errors about GUE / GRE packets the director
+ * sent, which go by the real server's address (shard.ts).
+ */
+import { Worker } from 'node:worker_threads';
+import { mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+import { Replay, type ReplayConfig, type ReplaySummary, type ReplayInputSpec } from './engine.js';
+import { NullSink } from '../ipvs/env.js';
+import type { Director } from '../ipvs/director.js';
+import type { Dest, Service } from '../ipvs/service.js';
+import type { ConnListEntry, ListState, RateValues } from '../control/ipvsadm/index.js';
+import { IpAddr, type Af } from '../wire/addr.js';
+import {
+  CaptureFormatError,
+  CaptureReadError,
+  CaptureWriteError,
+  DEFAULT_READ_BUFFER,
+  DEFAULT_WRITE_BUFFER,
+  createPcapWriter,
+  openCapture,
+  openOutput,
+  type CaptureReader,
+  type CaptureWriter,
+} from '../capture/index.js';
+
+/** What the main thread gives each worker (worker_threads workerData). */
+export interface WorkerJob {
+  index: number;
+  count: number;
+  setupText: string;
+  setupFile: string;
+  lenient: boolean;
+  inputs: ReplayInputSpec[];
+  /** The worker's temporary pcapng output, or null when the replay writes nothing. */
+  outFile: string | null;
+  seed: number;
+  maxConns: number;
+  /** Send the counters and connections back for a listing. */
+  listing: boolean;
+  progressEvery: number;
+}
+
+/** A connection entry with its addresses as words (IpAddr does not survive structured cloning). */
+export type ConnWire = Omit<ConnListEntry, 'caddr' | 'vaddr' | 'daddr'> & {
+  caddr: number[];
+  vaddr: number[];
+  daddr: number[];
+};
+
+/** Counters of a service or real server: the five Stats counters, the five rates, then (real servers) active, total, persistent. */
+export interface WorkerListing {
+  services: number[][];
+  dests: number[][][];
+  conns: ConnWire[];
+}
+
+export type WorkerMessage =
+  | { type: 'progress'; bytes: number; frames: number }
+  | { type: 'done'; summary: ReplaySummary; timedApplied: number; listing: WorkerListing | null }
+  | { type: 'error'; kind: string; message: string };
+
+export type MainMessage = { type: 'stop'; signal: string };
+
+function addrWords(a: IpAddr): number[] {
+  return [a.af, a.w0, a.w1, a.w2, a.w3];
+}
+
+function wordsAddr(w: number[]): IpAddr {
+  return IpAddr.fromWords(w[0] as Af, w, 1);
+}
+
+function counters(s: Service | Dest, r: RateValues): number[] {
+  const t = s.stats;
+  return [t.conns, t.inpkts, t.outpkts, t.inbytes, t.outbytes, r.cps, r.inpps, r.outpps, r.inbps, r.outbps];
+}
+
+/** A worker's counters and connections for the main thread's listing. */
+export function workerListing(d: Director, conns: readonly ConnListEntry[]): WorkerListing {
+  const rates = d.rates();
+  const zero: RateValues = { cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 };
+  return {
+    services: d.ipvs.services.map((s) => counters(s, rates.get(s) ?? zero)),
+    dests: d.ipvs.services.map((s) =>
+      s.dests.map((x) => [...counters(x, rates.get(x) ?? zero), x.activeConns, x.totalConns, x.persistConns]),
+    ),
+    conns: conns.map((c) => ({
+      ...c,
+      caddr: addrWords(c.caddr),
+      vaddr: addrWords(c.vaddr),
+      daddr: addrWords(c.daddr),
+    })),
+  };
+}
+
+/**
+ * The listing state of a sharded replay: `d` (built from the same set-up,
+ * with the timed commands the workers applied) with the workers' counters
+ * added into its services and real servers, and their connections.
+ */
+export function mergedListState(d: Director, parts: readonly WorkerListing[]): ListState {
+  const rates = new Map<Service | Dest, RateValues>();
+  const sum = (rows: (number[] | undefined)[], n: number): number[] => {
+    const out = new Array<number>(n).fill(0);
+    for (const r of rows) if (r) for (let i = 0; i < n; i++) out[i] += r[i];
+    return out;
+  };
+  const rateOf = (v: number[]): RateValues => ({
+    cps: v[5],
+    inpps: v[6],
+    outpps: v[7],
+    inbps: v[8],
+    outbps: v[9],
+  });
+  d.ipvs.services.forEach((s, i) => {
+    const v = sum(
+      parts.map((p) => p.services[i]),
+      10,
+    );
+    [s.stats.conns, s.stats.inpkts, s.stats.outpkts, s.stats.inbytes, s.stats.outbytes] = v;
+    rates.set(s, rateOf(v));
+    s.dests.forEach((x, j) => {
+      const w = sum(
+        parts.map((p) => p.dests[i]?.[j]),
+        13,
+      );
+      [x.stats.conns, x.stats.inpkts, x.stats.outpkts, x.stats.inbytes, x.stats.outbytes] = w;
+      x.activeConns = w[10];
+      x.totalConns = w[11];
+      x.persistConns = w[12];
+      rates.set(x, rateOf(w));
+    });
+  });
+  const conns: ConnListEntry[] = [];
+  for (const p of parts)
+    for (const c of p.conns)
+      conns.push({ ...c, caddr: wordsAddr(c.caddr), vaddr: wordsAddr(c.vaddr), daddr: wordsAddr(c.daddr) });
+  return { ipvs: d.ipvs, conns, rates, host: d.host };
+}
+
+/** Sums the workers' summaries (outputs: the merged files). */
+export function mergeSummaries(parts: readonly ReplaySummary[], outputs: string[]): ReplaySummary {
+  const first = parts[0];
+  const addRecord = (into: Record<string, number>, from: Record<string, number>): void => {
+    for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  };
+  const s: ReplaySummary = {
+    framesIn: 0,
+    framesOut: 0,
+    framesOutPerInterface: {},
+    fates: { forwarded: 0, answered: 0, local: 0, dropped: 0, held: 0 },
+    reasons: {},
+    malformed: {},
+    simulatedSeconds: 0,
+    captureError: null,
+    outputError: null,
+    interruptedBy: null,
+    connections: {
+      live: 0,
+      peak: 0,
+      max: 0,
+      tableBytes: 0,
+      refusedTableFull: 0,
+      droppedByDefense: { total: 0, synRecv: 0, established: 0, template: 0, other: 0 },
+      defensePasses: 0,
+    },
+    outputs,
+  };
+  for (const p of parts) {
+    s.framesIn += p.framesIn;
+    s.framesOut += p.framesOut;
+    addRecord(s.framesOutPerInterface, p.framesOutPerInterface);
+    for (const k of Object.keys(s.fates) as (keyof ReplaySummary['fates'])[]) s.fates[k] += p.fates[k];
+    for (const [fate, per] of Object.entries(p.reasons)) addRecord((s.reasons[fate] ??= {}), per);
+    addRecord(s.malformed, p.malformed);
+    s.simulatedSeconds = Math.max(s.simulatedSeconds, p.simulatedSeconds);
+    s.captureError ??= p.captureError;
+    s.outputError ??= p.outputError;
+    s.interruptedBy ??= p.interruptedBy;
+    const c = s.connections;
+    const q = p.connections;
+    c.live += q.live;
+    c.peak += q.peak;
+    c.max += q.max;
+    c.tableBytes += q.tableBytes;
+    c.refusedTableFull += q.refusedTableFull;
+    for (const k of Object.keys(c.droppedByDefense) as (keyof typeof c.droppedByDefense)[])
+      c.droppedByDefense[k] += q.droppedByDefense[k];
+    c.defensePasses = Math.max(c.defensePasses, q.defensePasses);
+  }
+  // the worker order of the per-interface record is the director's link order in every worker
+  if (first) s.framesOutPerInterface = { ...first.framesOutPerInterface, ...s.framesOutPerInterface };
+  return s;
+}
+
+/**
+ * Starts the worker entry point next to this file: worker_main.js once
+ * built; under tsx (tests, `npx tsx`) worker_main.ts, through a bootstrap
+ * that registers tsx's loader in the worker thread first (a worker does not
+ * inherit the loader hooks of the main thread).
+ */
+function startWorker(job: WorkerJob): Worker {
+  const here = fileURLToPath(import.meta.url);
+  const script = path.join(path.dirname(here), `worker_main${path.extname(here)}`);
+  if (path.extname(here) !== '.ts') return new Worker(script, { workerData: job });
+  // tsx's ESM API (its CommonJS build resolves its loader wrongly from an eval'd worker)
+  const api = createRequire(import.meta.url).resolve('tsx/esm/api');
+  const tsx = pathToFileURL(path.join(path.dirname(api), 'index.mjs')).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(
+    pathToFileURL(script).href,
+  )}); });`;
+  return new Worker(boot, { eval: true, workerData: job });
+}
+
+export type ShardedReplayConfig = Pick<
+  ReplayConfig,
+  'setupText' | 'setupFile' | 'lenient' | 'inputs' | 'outDir' | 'outFile' | 'seed' | 'maxConns' | 'onWarning'
+> & {
+  workers: number;
+  /** Collect what `--stats` / `--list` print. */
+  listing: boolean;
+  progressEvery?: number;
+};
+
+/**
+ * An error a worker reported: `kind` is the class of the error it caught
+ * (CaptureWriteError, …), so the CLI maps it to the same exit status as in
+ * a single-threaded replay.
+ */
+export class ReplayWorkerError extends Error {
+  readonly kind: string;
+  constructor(kind: string, message: string) {
+    super(message);
+    this.name = 'ReplayWorkerError';
+    this.kind = kind;
+  }
+}
+
+/**
+ * The sharded replay: open(), run(), close(), as Replay. The director it
+ * exposes is the main thread's, built from the set-up: it checks the set-up
+ * and the inputs before any worker starts and holds the listing state.
+ */
+export class ShardedReplay {
+  private readonly cfg: ShardedReplayConfig;
+  private readonly main: Replay;
+  private tmpDir: string | null = null;
+  private nanosecond = false;
+  private workers: Worker[] = [];
+  private stopSignal: string | null = null;
+  private listing: ListState | null = null;
+  private finalOutputs: string[] = [];
+  private bytes: number[] = [];
+  private frames: number[] = [];
+  onProgress: ((bytesRead: number, framesRead: number) => void) | null = null;
+
+  constructor(cfg: ShardedReplayConfig) {
+    if (!Number.isInteger(cfg.workers) || cfg.workers < 1) throw new RangeError('workers must be >= 1');
+    this.cfg = cfg;
+    this.main = new Replay({
+      setupText: cfg.setupText,
+      setupFile: cfg.setupFile,
+      lenient: cfg.lenient,
+      inputs: cfg.inputs,
+      seed: cfg.seed,
+      maxConns: cfg.maxConns,
+      onWarning: cfg.onWarning,
+      sink: new NullSink(),
+    });
+  }
+
+  get director(): Director {
+    return this.main.director;
+  }
+
+  /** Checks the inputs (headers, --in interfaces) and creates the workers' temporary directory. */
+  open(): void {
+    try {
+      this.main.open();
+      this.nanosecond = this.main.inputsNanosecond();
+    } finally {
+      this.main.close();
+    }
+    const out = this.cfg.outDir ?? (this.cfg.outFile ? path.dirname(path.resolve(this.cfg.outFile)) : null);
+    if (out !== null) {
+      try {
+        this.tmpDir = mkdtempSync(path.join(out, '.ipvs-sim-workers-'));
+      } catch (e) {
+        throw new CaptureWriteError(path.join(out, '.ipvs-sim-workers-*'), e);
+      }
+    }
+  }
+
+  totalBytes(): number {
+    return this.main.totalBytes();
+  }
+
+  /** Asks every worker to stop after its current frame (SIGINT / SIGTERM). */
+  requestStop(signal: string): void {
+    this.stopSignal ??= signal;
+    const m: MainMessage = { type: 'stop', signal };
+    for (const w of this.workers) w.postMessage(m);
+  }
+
+  private tempFile(i: number): string | null {
+    return this.tmpDir === null ? null : path.join(this.tmpDir, `w${i}.pcapng`);
+  }
+
+  async run(): Promise<ReplaySummary> {
+    const n = this.cfg.workers;
+    const perWorkerCap = this.cfg.maxConns ? Math.ceil(this.cfg.maxConns / n) : 0;
+    this.bytes = new Array<number>(n).fill(0);
+    this.frames = new Array<number>(n).fill(0);
+    const results = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        this.runWorker({
+          index: i,
+          count: n,
+          setupText: this.cfg.setupText,
+          setupFile: this.cfg.setupFile,
+          lenient: this.cfg.lenient === true,
+          inputs: [...this.cfg.inputs],
+          outFile: this.tempFile(i),
+          seed: this.cfg.seed ?? 1,
+          maxConns: perWorkerCap,
+          listing: this.cfg.listing,
+          progressEvery: this.cfg.progressEvery ?? 65536,
+        }),
+      ),
+    );
+    this.workers = [];
+    let mergeError: ReplaySummary['outputError'] = null;
+    if (this.tmpDir !== null) {
+      try {
+        this.merge();
+      } catch (e) {
+        if (!(e instanceof CaptureWriteError)) throw e;
+        mergeError = { file: e.file, code: e.code, message: e.message };
+      }
+    }
+    const summary = mergeSummaries(
+      results.map((r) => r.summary),
+      this.finalOutputs,
+    );
+    if (this.stopSignal) summary.interruptedBy = this.stopSignal;
+    if (mergeError) summary.outputError = mergeError;
+    if (this.cfg.listing) {
+      this.main.applyTimedUntil(results[0].timedApplied);
+      this.listing = mergedListState(
+        this.main.director,
+        results.map((r) => r.listing as WorkerListing),
+      );
+    }
+    this.onProgress?.(this.totalBytes(), summary.framesIn);
+    return summary;
+  }
+
+  private runWorker(job: WorkerJob): Promise<Extract<WorkerMessage, { type: 'done' }>> {
+    return new Promise((resolve, reject) => {
+      const w = startWorker(job);
+      this.workers.push(w);
+      if (this.stopSignal) w.postMessage({ type: 'stop', signal: this.stopSignal } satisfies MainMessage);
+      let settled = false;
+      w.on('message', (m: WorkerMessage) => {
+        if (m.type === 'progress') {
+          this.bytes[job.index] = m.bytes;
+          this.frames[job.index] = m.frames;
+          if (this.onProgress) {
+            // every worker reads every input: the slowest worker's position is the replay's
+            this.onProgress(
+              Math.min(...this.bytes),
+              this.frames.reduce((a, b) => a + b, 0),
+            );
+          }
+        } else if (m.type === 'done') {
+          settled = true;
+          resolve(m);
+          void w.terminate();
+        } else {
+          settled = true;
+          reject(new ReplayWorkerError(m.kind, m.message));
+          void w.terminate();
+        }
+      });
+      w.on('error', (e) => {
+        if (!settled) {
+          settled = true;
+          reject(e);
+        }
+      });
+      w.on('exit', (code) => {
+        if (!settled) {
+          settled = true;
+          reject(new Error(`replay worker ${job.index} exited with code ${code} before finishing`));
+        }
+      });
+    });
+  }
+
+  /**
+   * Merges the workers' temporary pcapng files into the outputs by timestamp
+   * (ties: lower worker first); each worker's own order is kept. Frame bytes
+   * go from the readers' buffers to the writers' batches with copyWithin
+   * (one ArrayBuffer for all, as Replay.open does).
+   */
+  private merge(): void {
+    const n = this.cfg.workers;
+    const names = this.main.director.host.links.map((l) => l.name);
+    const outDir = this.cfg.outDir ?? null;
+    const nOut = outDir !== null ? names.length : 1;
+    const arena = new Uint8Array(n * DEFAULT_READ_BUFFER + nOut * DEFAULT_WRITE_BUFFER);
+    const wbuf = (i: number): Uint8Array => {
+      const o = n * DEFAULT_READ_BUFFER + i * DEFAULT_WRITE_BUFFER;
+      return arena.subarray(o, o + DEFAULT_WRITE_BUFFER);
+    };
+    const readers: CaptureReader[] = [];
+    let writers: CaptureWriter[] = [];
+    let single: CaptureWriter | null = null;
+    let failure: unknown = null;
+    try {
+      for (let i = 0; i < n; i++)
+        readers.push(
+          openCapture(this.tempFile(i) as string, {
+            buffer: arena.subarray(i * DEFAULT_READ_BUFFER, (i + 1) * DEFAULT_READ_BUFFER),
+          }),
+        );
+      if (outDir !== null)
+        writers = names.map((name, i) =>
+          createPcapWriter(path.join(outDir, `${name}.pcap`), {
+            nanosecond: this.nanosecond,
+            buffer: wbuf(i),
+          }),
+        );
+      else single = openOutput(this.cfg.outFile as string, names, { buffer: wbuf(0) });
+      this.finalOutputs = single ? [single.file] : writers.map((w) => w.file);
+      const ready = readers.map((r) => next(r));
+      for (;;) {
+        let best = -1;
+        for (let i = 0; i < n; i++) {
+          if (!ready[i]) continue;
+          if (best < 0) {
+            best = i;
+            continue;
+          }
+          const a = readers[i];
+          const b = readers[best];
+          if (a.tsSec < b.tsSec || (a.tsSec === b.tsSec && a.tsNsec < b.tsNsec)) best = i;
+        }
+        if (best < 0) break;
+        const r = readers[best];
+        const link = r.ifaceIndex;
+        if (single) single.write(link, r.buf, r.off, r.capLen, r.origLen, r.tsSec, r.tsNsec);
+        else writers[link].write(0, r.buf, r.off, r.capLen, r.origLen, r.tsSec, r.tsNsec);
+        ready[best] = next(r);
+      }
+    } catch (e) {
+      failure = e;
+    }
+    // every file is closed even when one fails; the first failure is the one reported
+    for (const c of [...writers, ...(single ? [single] : []), ...readers])
+      try {
+        c.close();
+      } catch (e) {
+        failure ??= e;
+      }
+    if (failure !== null) throw failure;
+  }
+
+  /** The listing state after run() (when the config asked for it). */
+  listState(): ListState {
+    if (!this.listing) throw new Error('no listing: the replay was not run with listing: true');
+    return this.listing;
+  }
+
+  /** Stops any worker still running and removes the temporary files (idempotent). */
+  close(): void {
+    for (const w of this.workers) void w.terminate();
+    this.workers = [];
+    if (this.tmpDir !== null) {
+      rmSync(this.tmpDir, { recursive: true, force: true });
+      this.tmpDir = null;
+    }
+  }
+}
+
+/** A worker's temporary file is ours: a read error in it is a bug or a full disk, reported as such. */
+function next(r: CaptureReader): boolean {
+  try {
+    return r.next();
+  } catch (e) {
+    if (e instanceof CaptureFormatError || e instanceof CaptureReadError)
+      throw new Error(`merging the workers' outputs: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
