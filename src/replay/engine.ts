@@ -70,6 +70,13 @@ export interface ReplayConfig {
   /** Sink to use instead of writing files (tests, benchmarks). */
   sink?: FrameSink | null;
   /**
+   * A writer taking every frame the director sends, stamped as the outputs
+   * are (its interface index is the director's link), instead of files: a
+   * sharded replay's worker (src/replay/workers.ts) hands its frames to the
+   * main thread this way.
+   */
+  writer?: CaptureWriter | null;
+  /**
    * Shards a replay across workers (src/replay/workers.ts): what this
    * director does with each input frame — FrameRole.RECEIVE it (the
    * default), SKIP it (another worker's: its simulated time still passes,
@@ -306,6 +313,8 @@ export class Replay {
       );
     } else if (this.cfg.outFile) {
       this.single = openOutput(this.cfg.outFile, names, { buffer: writeBuf(0) });
+    } else if (this.cfg.writer) {
+      this.single = this.cfg.writer;
     }
     if (!this.cfg.sink) {
       this.sink = new WriterSink(this.writers, this.single, links.length);
@@ -329,6 +338,14 @@ export class Replay {
   applyTimedUntil(n: number): void {
     while (this.timedNext < Math.min(n, this.script.timed.length))
       this.applyCommand(this.script.timed[this.timedNext++]);
+  }
+
+  /**
+   * Timestamp (seconds, nanoseconds) of the input frame taken last: every
+   * frame the director sends from now on is stamped at or after it.
+   */
+  inputTime(): [number, number] {
+    return this.sink ? [this.sink.sec, this.sink.nsec] : [0, 0];
   }
 
   /** Whether an opened input has nanosecond timestamps (--out-dir then writes nanosecond pcaps). */

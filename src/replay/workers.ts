@@ -10,11 +10,12 @@
  * ARP and neighbour discovery frames are observed by every worker (each
  * resolves the next hops of its own packets) and owned by worker 0.
  *
- * Workers write their frames to temporary pcapng files next to the outputs;
- * the main thread then merges them by timestamp (ties: worker order; each
- * worker's own order is kept) into the requested outputs, sums the workers'
- * summaries and, for a listing, adds their counters into a director built
- * from the set-up (with the timed commands the workers applied).
+ * Workers hand the frames they send to the main thread in batches
+ * (src/replay/batches.ts), which merges them by timestamp (ties: worker
+ * order; each worker's own order is kept) into the requested outputs as
+ * they arrive; at the end it sums the workers' summaries and, for a
+ * listing, adds their counters into a director built from the set-up (with
+ * the timed commands the workers applied).
  *
  * What differs from a single-threaded run (docs/cli.md): the order of frames
  * of different flows that share a timestamp; the choices of schedulers that
@@ -29,7 +30,6 @@
  * sent, which go by the real server's address (shard.ts).
  */
 import { Worker } from 'node:worker_threads';
-import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
@@ -40,17 +40,13 @@ import type { Dest, Service } from '../ipvs/service.js';
 import type { ConnListEntry, ListState, RateValues } from '../control/ipvsadm/index.js';
 import { IpAddr, type Af } from '../wire/addr.js';
 import {
-  CaptureFormatError,
-  CaptureReadError,
   CaptureWriteError,
-  DEFAULT_READ_BUFFER,
   DEFAULT_WRITE_BUFFER,
   createPcapWriter,
-  openCapture,
   openOutput,
-  type CaptureReader,
   type CaptureWriter,
 } from '../capture/index.js';
+import { FrameMerger } from './batches.js';
 
 /** What the main thread gives each worker (worker_threads workerData). */
 export interface WorkerJob {
@@ -60,8 +56,10 @@ export interface WorkerJob {
   setupFile: string;
   lenient: boolean;
   inputs: ReplayInputSpec[];
-  /** The worker's temporary pcapng output, or null when the replay writes nothing. */
-  outFile: string | null;
+  /** Send the frames the director sends to the main thread (src/replay/batches.ts); false: the replay writes nothing. */
+  output: boolean;
+  /** Batches in flight per worker (FrameBatcher / FrameMerger). */
+  pending: Int32Array;
   seed: number;
   maxConns: number;
   /** Send the counters and connections back for a listing. */
@@ -84,11 +82,12 @@ export interface WorkerListing {
 }
 
 export type WorkerMessage =
-  | { type: 'progress'; bytes: number; frames: number }
+  | { type: 'progress'; bytes: number; frames: number; sec: number; nsec: number }
+  | { type: 'batch'; buf: ArrayBuffer; used: number; sec: number; nsec: number }
   | { type: 'done'; summary: ReplaySummary; timedApplied: number; listing: WorkerListing | null }
   | { type: 'error'; kind: string; message: string };
 
-export type MainMessage = { type: 'stop'; signal: string };
+export type MainMessage = { type: 'stop'; signal: string } | { type: 'recycle'; buf: ArrayBuffer };
 
 function addrWords(a: IpAddr): number[] {
   return [a.af, a.w0, a.w1, a.w2, a.w3];
@@ -272,12 +271,12 @@ export class ReplayWorkerError extends Error {
 export class ShardedReplay {
   private readonly cfg: ShardedReplayConfig;
   private readonly main: Replay;
-  private tmpDir: string | null = null;
-  private nanosecond = false;
   private workers: Worker[] = [];
   private stopSignal: string | null = null;
   private listing: ListState | null = null;
-  private finalOutputs: string[] = [];
+  private writers: CaptureWriter[] = [];
+  private single: CaptureWriter | null = null;
+  private outputError: ReplaySummary['outputError'] = null;
   private bytes: number[] = [];
   private frames: number[] = [];
   onProgress: ((bytesRead: number, framesRead: number) => void) | null = null;
@@ -301,22 +300,22 @@ export class ShardedReplay {
     return this.main.director;
   }
 
-  /** Checks the inputs (headers, --in interfaces) and creates the workers' temporary directory. */
+  /** Checks the inputs (headers, --in interfaces) and creates the outputs. */
   open(): void {
+    let nanosecond: boolean;
     try {
       this.main.open();
-      this.nanosecond = this.main.inputsNanosecond();
+      nanosecond = this.main.inputsNanosecond();
     } finally {
       this.main.close();
     }
-    const out = this.cfg.outDir ?? (this.cfg.outFile ? path.dirname(path.resolve(this.cfg.outFile)) : null);
-    if (out !== null) {
-      try {
-        this.tmpDir = mkdtempSync(path.join(out, '.ipvs-sim-workers-'));
-      } catch (e) {
-        throw new CaptureWriteError(path.join(out, '.ipvs-sim-workers-*'), e);
-      }
-    }
+    const names = this.main.director.host.links.map((l) => l.name);
+    const outDir = this.cfg.outDir ?? null;
+    if (outDir !== null)
+      this.writers = names.map((name) =>
+        createPcapWriter(path.join(outDir, `${name}.pcap`), { nanosecond, buffer: writeBuffer() }),
+      );
+    else if (this.cfg.outFile) this.single = openOutput(this.cfg.outFile, names, { buffer: writeBuffer() });
   }
 
   totalBytes(): number {
@@ -326,12 +325,33 @@ export class ShardedReplay {
   /** Asks every worker to stop after its current frame (SIGINT / SIGTERM). */
   requestStop(signal: string): void {
     this.stopSignal ??= signal;
+    this.stopWorkers(signal);
+  }
+
+  private stopWorkers(signal: string): void {
     const m: MainMessage = { type: 'stop', signal };
     for (const w of this.workers) w.postMessage(m);
   }
 
-  private tempFile(i: number): string | null {
-    return this.tmpDir === null ? null : path.join(this.tmpDir, `w${i}.pcapng`);
+  /** Writes a merged frame to its output; a write error stops the workers (the rest is discarded). */
+  private writeFrame(
+    link: number,
+    buf: Uint8Array,
+    off: number,
+    capLen: number,
+    origLen: number,
+    sec: number,
+    nsec: number,
+  ): void {
+    if (this.outputError !== null) return;
+    try {
+      if (this.single) this.single.write(link, buf, off, capLen, origLen, sec, nsec);
+      else this.writers[link]?.write(0, buf, off, capLen, origLen, sec, nsec);
+    } catch (e) {
+      if (!(e instanceof CaptureWriteError)) throw e;
+      this.outputError = { file: e.file, code: e.code, message: e.message };
+      this.stopWorkers('output-error');
+    }
   }
 
   async run(): Promise<ReplaySummary> {
@@ -339,39 +359,45 @@ export class ShardedReplay {
     const perWorkerCap = this.cfg.maxConns ? Math.ceil(this.cfg.maxConns / n) : 0;
     this.bytes = new Array<number>(n).fill(0);
     this.frames = new Array<number>(n).fill(0);
+    const pending = new Int32Array(new SharedArrayBuffer(4 * n));
+    const output = this.single !== null || this.writers.length > 0;
+    const merger = new FrameMerger(
+      n,
+      pending,
+      (link, buf, off, capLen, origLen, sec, nsec) =>
+        this.writeFrame(link, buf, off, capLen, origLen, sec, nsec),
+      (i, buf) => this.workers[i]?.postMessage({ type: 'recycle', buf } satisfies MainMessage, [buf]),
+    );
     const results = await Promise.all(
       Array.from({ length: n }, (_, i) =>
-        this.runWorker({
-          index: i,
-          count: n,
-          setupText: this.cfg.setupText,
-          setupFile: this.cfg.setupFile,
-          lenient: this.cfg.lenient === true,
-          inputs: [...this.cfg.inputs],
-          outFile: this.tempFile(i),
-          seed: this.cfg.seed ?? 1,
-          maxConns: perWorkerCap,
-          listing: this.cfg.listing,
-          progressEvery: this.cfg.progressEvery ?? 65536,
-        }),
+        this.runWorker(
+          {
+            index: i,
+            count: n,
+            setupText: this.cfg.setupText,
+            setupFile: this.cfg.setupFile,
+            lenient: this.cfg.lenient === true,
+            inputs: [...this.cfg.inputs],
+            output,
+            pending,
+            seed: this.cfg.seed ?? 1,
+            maxConns: perWorkerCap,
+            listing: this.cfg.listing,
+            progressEvery: this.cfg.progressEvery ?? 16384,
+          },
+          merger,
+        ),
       ),
     );
     this.workers = [];
-    let mergeError: ReplaySummary['outputError'] = null;
-    if (this.tmpDir !== null) {
-      try {
-        this.merge();
-      } catch (e) {
-        if (!(e instanceof CaptureWriteError)) throw e;
-        mergeError = { file: e.file, code: e.code, message: e.message };
-      }
-    }
+    merger.drain();
     const summary = mergeSummaries(
       results.map((r) => r.summary),
-      this.finalOutputs,
+      this.outputs(),
     );
-    if (this.stopSignal) summary.interruptedBy = this.stopSignal;
-    if (mergeError) summary.outputError = mergeError;
+    // a worker stopped because an output failed was not interrupted by a signal
+    summary.interruptedBy = this.stopSignal;
+    summary.outputError ??= this.outputError;
     if (this.cfg.listing) {
       this.main.applyTimedUntil(results[0].timedApplied);
       this.listing = mergedListState(
@@ -383,115 +409,59 @@ export class ShardedReplay {
     return summary;
   }
 
-  private runWorker(job: WorkerJob): Promise<Extract<WorkerMessage, { type: 'done' }>> {
+  private outputs(): string[] {
+    return this.single ? [this.single.file] : this.writers.map((w) => w.file);
+  }
+
+  private runWorker(job: WorkerJob, merger: FrameMerger): Promise<Extract<WorkerMessage, { type: 'done' }>> {
     return new Promise((resolve, reject) => {
       const w = startWorker(job);
       this.workers.push(w);
       if (this.stopSignal) w.postMessage({ type: 'stop', signal: this.stopSignal } satisfies MainMessage);
       let settled = false;
+      const fail = (e: Error): void => {
+        if (settled) return;
+        settled = true;
+        // the other workers may wait for this one's frames: stop them all
+        merger.finish(job.index);
+        this.stopWorkers('worker-error');
+        reject(e);
+      };
       w.on('message', (m: WorkerMessage) => {
-        if (m.type === 'progress') {
-          this.bytes[job.index] = m.bytes;
-          this.frames[job.index] = m.frames;
-          if (this.onProgress) {
+        try {
+          if (m.type === 'batch') {
+            merger.add(job.index, m.buf, m.used);
+            merger.watermark(job.index, m.sec, m.nsec);
+            merger.drain(this.outputError !== null);
+          } else if (m.type === 'progress') {
+            merger.watermark(job.index, m.sec, m.nsec);
+            merger.drain(this.outputError !== null);
+            this.bytes[job.index] = m.bytes;
+            this.frames[job.index] = m.frames;
             // every worker reads every input: the slowest worker's position is the replay's
-            this.onProgress(
+            this.onProgress?.(
               Math.min(...this.bytes),
               this.frames.reduce((a, b) => a + b, 0),
             );
+          } else if (m.type === 'done') {
+            settled = true;
+            merger.finish(job.index);
+            merger.drain(this.outputError !== null);
+            resolve(m);
+            // its work is done: nothing it still holds may keep the process alive
+            void w.terminate();
+          } else {
+            fail(new ReplayWorkerError(m.kind, m.message));
           }
-        } else if (m.type === 'done') {
-          settled = true;
-          resolve(m);
-          void w.terminate();
-        } else {
-          settled = true;
-          reject(new ReplayWorkerError(m.kind, m.message));
-          void w.terminate();
+        } catch (e) {
+          fail(e instanceof Error ? e : new Error(String(e)));
         }
       });
-      w.on('error', (e) => {
-        if (!settled) {
-          settled = true;
-          reject(e);
-        }
-      });
-      w.on('exit', (code) => {
-        if (!settled) {
-          settled = true;
-          reject(new Error(`replay worker ${job.index} exited with code ${code} before finishing`));
-        }
-      });
+      w.on('error', (e) => fail(e));
+      w.on('exit', (code) =>
+        fail(new Error(`replay worker ${job.index} exited with code ${code} before finishing`)),
+      );
     });
-  }
-
-  /**
-   * Merges the workers' temporary pcapng files into the outputs by timestamp
-   * (ties: lower worker first); each worker's own order is kept. Frame bytes
-   * go from the readers' buffers to the writers' batches with copyWithin
-   * (one ArrayBuffer for all, as Replay.open does).
-   */
-  private merge(): void {
-    const n = this.cfg.workers;
-    const names = this.main.director.host.links.map((l) => l.name);
-    const outDir = this.cfg.outDir ?? null;
-    const nOut = outDir !== null ? names.length : 1;
-    const arena = new Uint8Array(n * DEFAULT_READ_BUFFER + nOut * DEFAULT_WRITE_BUFFER);
-    const wbuf = (i: number): Uint8Array => {
-      const o = n * DEFAULT_READ_BUFFER + i * DEFAULT_WRITE_BUFFER;
-      return arena.subarray(o, o + DEFAULT_WRITE_BUFFER);
-    };
-    const readers: CaptureReader[] = [];
-    let writers: CaptureWriter[] = [];
-    let single: CaptureWriter | null = null;
-    let failure: unknown = null;
-    try {
-      for (let i = 0; i < n; i++)
-        readers.push(
-          openCapture(this.tempFile(i) as string, {
-            buffer: arena.subarray(i * DEFAULT_READ_BUFFER, (i + 1) * DEFAULT_READ_BUFFER),
-          }),
-        );
-      if (outDir !== null)
-        writers = names.map((name, i) =>
-          createPcapWriter(path.join(outDir, `${name}.pcap`), {
-            nanosecond: this.nanosecond,
-            buffer: wbuf(i),
-          }),
-        );
-      else single = openOutput(this.cfg.outFile as string, names, { buffer: wbuf(0) });
-      this.finalOutputs = single ? [single.file] : writers.map((w) => w.file);
-      const ready = readers.map((r) => next(r));
-      for (;;) {
-        let best = -1;
-        for (let i = 0; i < n; i++) {
-          if (!ready[i]) continue;
-          if (best < 0) {
-            best = i;
-            continue;
-          }
-          const a = readers[i];
-          const b = readers[best];
-          if (a.tsSec < b.tsSec || (a.tsSec === b.tsSec && a.tsNsec < b.tsNsec)) best = i;
-        }
-        if (best < 0) break;
-        const r = readers[best];
-        const link = r.ifaceIndex;
-        if (single) single.write(link, r.buf, r.off, r.capLen, r.origLen, r.tsSec, r.tsNsec);
-        else writers[link].write(0, r.buf, r.off, r.capLen, r.origLen, r.tsSec, r.tsNsec);
-        ready[best] = next(r);
-      }
-    } catch (e) {
-      failure = e;
-    }
-    // every file is closed even when one fails; the first failure is the one reported
-    for (const c of [...writers, ...(single ? [single] : []), ...readers])
-      try {
-        c.close();
-      } catch (e) {
-        failure ??= e;
-      }
-    if (failure !== null) throw failure;
   }
 
   /** The listing state after run() (when the config asked for it). */
@@ -500,24 +470,27 @@ export class ShardedReplay {
     return this.listing;
   }
 
-  /** Stops any worker still running and removes the temporary files (idempotent). */
+  /**
+   * Stops any worker still running and closes the outputs (idempotent).
+   * Every output is closed even when one fails; the first failure is
+   * thrown afterwards (CaptureWriteError).
+   */
   close(): void {
     for (const w of this.workers) void w.terminate();
     this.workers = [];
-    if (this.tmpDir !== null) {
-      rmSync(this.tmpDir, { recursive: true, force: true });
-      this.tmpDir = null;
-    }
+    let first: unknown = null;
+    for (const c of [...this.writers, ...(this.single ? [this.single] : [])])
+      try {
+        c.close();
+      } catch (e) {
+        first ??= e;
+      }
+    this.writers = [];
+    this.single = null;
+    if (first !== null) throw first;
   }
 }
 
-/** A worker's temporary file is ours: a read error in it is a bug or a full disk, reported as such. */
-function next(r: CaptureReader): boolean {
-  try {
-    return r.next();
-  } catch (e) {
-    if (e instanceof CaptureFormatError || e instanceof CaptureReadError)
-      throw new Error(`merging the workers' outputs: ${e.message}`, { cause: e });
-    throw e;
-  }
+function writeBuffer(): Uint8Array {
+  return new Uint8Array(DEFAULT_WRITE_BUFFER);
 }

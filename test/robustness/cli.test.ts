@@ -112,16 +112,15 @@ describe('robustness: the replay command under adversity', function () {
       });
     }
 
-    it('SIGINT stops a sharded replay (--workers 2) cleanly: merged outputs valid, temporary files gone, exit 130', async () => {
+    it('SIGINT stops a sharded replay (--workers 2) cleanly: merged outputs valid, nothing else written, exit 130', async () => {
       const out = path.join(dir, 'out-workers');
       mkdirSync(out);
       const child = spawnCli(['replay', '--setup', setup, big, '--out-dir', out, '--json', '--workers', '2']);
       const done = finished(child);
-      // wait until the workers are under way (a temporary output has grown), then interrupt
+      // wait until the workers are under way (the merged output has grown), then interrupt
+      const server = path.join(out, 'server.pcap');
       for (let i = 0; i < 3000; i++) {
-        const tmp = readdirSync(out).find((n) => n.startsWith('.ipvs-sim-workers-'));
-        const w0 = tmp ? path.join(out, tmp, 'w0.pcapng') : '';
-        if (w0 && existsSync(w0) && statSync(w0).size > 2 << 20) break;
+        if (existsSync(server) && statSync(server).size > 2 << 20) break;
         await sleep(10);
       }
       child.kill('SIGINT');
@@ -136,10 +135,7 @@ describe('robustness: the replay command under adversity', function () {
       expect(s.framesIn, 'stopped before the end').to.be.lessThan(countFrames(big));
       const f = s.fates;
       expect(f.forwarded + f.answered + f.local + f.dropped + f.held).to.equal(s.framesIn);
-      expect(readdirSync(out).sort(), 'no temporary directory left').to.deep.equal([
-        'client.pcap',
-        'server.pcap',
-      ]);
+      expect(readdirSync(out).sort(), 'only the outputs').to.deep.equal(['client.pcap', 'server.pcap']);
       let total = 0;
       for (const name of ['client.pcap', 'server.pcap']) {
         const n = countFrames(path.join(out, name));
@@ -159,6 +155,34 @@ describe('robustness: the replay command under adversity', function () {
       );
       expect(r.stderr).to.match(/frames in: 2000/);
       expect(hasStack(r.stderr)).to.equal(false);
+    });
+
+    it('a full disk under --workers 2 is the same one line and exit 5: the workers stop, the summary is printed', async () => {
+      const big = path.join(dir, 'mid-workers.pcap');
+      // large enough that the workers are still reading when the first write fails
+      writeSteadyTraffic(big, { bytes: 80e6, flows: 100, perSecond: 10_000 });
+      const r = await runCli([
+        'replay',
+        '--setup',
+        setup,
+        big,
+        '-o',
+        '/dev/full',
+        '--workers',
+        '2',
+        '--json',
+      ]);
+      expect(r.status, r.stderr).to.equal(5);
+      expect(r.stderr).to.match(
+        /^ipvs-sim: cannot write capture \/dev\/full: no space left on device \(ENOSPC\)$/m,
+      );
+      expect(hasStack(r.stderr)).to.equal(false);
+      const s = JSON.parse(r.stdout);
+      expect(s.outputError.code).to.equal('ENOSPC');
+      expect(s.interruptedBy).to.equal(null);
+      const f = s.fates;
+      expect(f.forwarded + f.answered + f.local + f.dropped + f.held).to.equal(s.framesIn);
+      expect(s.framesIn, 'the workers stopped early').to.be.lessThan(countFrames(big));
     });
 
     it('a full disk in the middle of a large output stops the replay there (exit 5), the other outputs valid', async () => {
