@@ -135,6 +135,17 @@ export class FrameBatcher implements CaptureWriter {
   }
 }
 
+/** Writes a merged frame buf[off, off+capLen) sent on director link `link`, stamped sec.nsec. */
+export type MergedFrameWrite = (
+  link: number,
+  buf: Uint8Array,
+  off: number,
+  capLen: number,
+  origLen: number,
+  sec: number,
+  nsec: number,
+) => void;
+
 interface Batch {
   u8: Uint8Array;
   dv: DataView;
@@ -162,15 +173,7 @@ export class FrameMerger {
   constructor(
     n: number,
     private readonly pending: Int32Array,
-    private readonly write: (
-      link: number,
-      buf: Uint8Array,
-      off: number,
-      capLen: number,
-      origLen: number,
-      sec: number,
-      nsec: number,
-    ) => void,
+    private readonly write: MergedFrameWrite,
     private readonly recycle: (worker: number, buf: ArrayBuffer) => void,
   ) {
     this.queues = Array.from({ length: n }, () => []);

@@ -46,7 +46,7 @@ import {
   openOutput,
   type CaptureWriter,
 } from '../capture/index.js';
-import { FrameMerger } from './batches.js';
+import { FrameMerger, type MergedFrameWrite } from './batches.js';
 
 /** What the main thread gives each worker (worker_threads workerData). */
 export interface WorkerJob {
@@ -334,15 +334,7 @@ export class ShardedReplay {
   }
 
   /** Writes a merged frame to its output; a write error stops the workers (the rest is discarded). */
-  private writeFrame(
-    link: number,
-    buf: Uint8Array,
-    off: number,
-    capLen: number,
-    origLen: number,
-    sec: number,
-    nsec: number,
-  ): void {
+  private readonly writeFrame: MergedFrameWrite = (link, buf, off, capLen, origLen, sec, nsec) => {
     if (this.outputError !== null) return;
     try {
       if (this.single) this.single.write(link, buf, off, capLen, origLen, sec, nsec);
@@ -352,7 +344,7 @@ export class ShardedReplay {
       this.outputError = { file: e.file, code: e.code, message: e.message };
       this.stopWorkers('output-error');
     }
-  }
+  };
 
   async run(): Promise<ReplaySummary> {
     const n = this.cfg.workers;
