@@ -25,7 +25,7 @@ import { TcpState, TCP_STATE_ACTIVE, SctpState } from './proto.js';
 import { Dir, tcpNextState } from './tcp_state.js';
 import { sctpEvent, sctpNextState, SctpChunk } from './sctp_state.js';
 import { parseQuoted, type PacketInfo } from '../wire/parse.js';
-import { TraceKind, fmtAddr } from './trace.js';
+import { TraceKind, fmtAddr, type Tracer } from './trace.js';
 import { stateName } from './proto.js';
 import { rd16 } from '../wire/bytes.js';
 import { sum16, fold } from '../wire/checksum.js';
@@ -168,6 +168,18 @@ export class IpvsCore implements IpvsHooks {
 
   // ------------------------------------------------------------------ state
 
+  /** Trace text out of line: setState stays small enough for V8 to inline (bench/suites/explain.ts). */
+  private traceTcpState(tr: Tracer, state: number, ns: number, d: number): void {
+    const from = stateName(Proto.TCP, false, state);
+    const to = stateName(Proto.TCP, false, ns);
+    const table = d === Dir.INPUT ? 'INPUT' : d === Dir.OUTPUT ? 'OUTPUT' : 'INPUT-ONLY';
+    tr.step(
+      TraceKind.STATE,
+      `TCP state ${from} → ${to} (${table} table${this.secureTcp ? ', secure_tcp' : ''}), timeout ${this.ipvs.timeouts.tcp[ns]} s`,
+      { from, to, table, timeout: this.ipvs.timeouts.tcp[ns] },
+    );
+  }
+
   /**
    * ip_vs_set_state: the protocol's state transition for the packet in
    * flight travelling in direction `dir` (Dir.INPUT or Dir.OUTPUT).
@@ -190,16 +202,7 @@ export class IpvsCore implements IpvsHooks {
       }
       const ns = tcpNextState(conns.state[cp], d, skb.buf[l4 + 13], this.secureTcp);
       const tr = this.env.tracer;
-      if (tr) {
-        const from = stateName(proto, false, conns.state[cp]);
-        const to = stateName(proto, false, ns);
-        const table = d === Dir.INPUT ? 'INPUT' : d === Dir.OUTPUT ? 'OUTPUT' : 'INPUT-ONLY';
-        tr.step(
-          TraceKind.STATE,
-          `TCP state ${from} → ${to} (${table} table${this.secureTcp ? ', secure_tcp' : ''}), timeout ${this.ipvs.timeouts.tcp[ns]} s`,
-          { from, to, table, timeout: this.ipvs.timeouts.tcp[ns] },
-        );
-      }
+      if (tr) this.traceTcpState(tr, conns.state[cp], ns, d);
       this.ops.setState(
         cp,
         ns,

@@ -20,7 +20,7 @@ import { ConnFlag, type ConnOps } from './conn_ops.js';
 import { Fwd, Proto, TunType, TunFlag, type Dest } from './service.js';
 import { Fate, Reason } from './verdict.js';
 import { IpOptions, compileReceived } from './stack/options.js';
-import { TraceKind, fmtAddr } from './trace.js';
+import { TraceKind, fmtAddr, type Tracer } from './trace.js';
 import { rd16, wr16, rd32, wr32 } from '../wire/bytes.js';
 import {
   sum16,
@@ -153,11 +153,7 @@ export class Xmit {
         return RT_ERR;
       }
       ipv4DecTtl(skb.buf, skb.l3);
-      if (env.tracer)
-        env.tracer.step(
-          TraceKind.XMIT,
-          `TTL ${skb.buf[skb.l3 + 8] + 1} → ${skb.buf[skb.l3 + 8]} (checksum updated incrementally)`,
-        );
+      if (env.tracer) traceTtl(env.tracer, skb.buf[skb.l3 + 8]);
     } else {
       if (skb.buf[skb.l3 + 7] <= 1) {
         const sent = env.stack.icmpSend(ICMPV6_TIME_EXCEED, 0, 0);
@@ -273,12 +269,7 @@ export class Xmit {
     // equals the full recomputation for a correct header (wire/checksum.ts),
     // so only a header whose options changed needs it
     if (opts) ipv4SendCheck(env.skb.buf, env.skb.l3);
-    if (env.tracer)
-      env.tracer.step(
-        TraceKind.XMIT,
-        `DR: the packet goes to real server ${fmtAddr(conns.dafOf(cp), this.daddr)} unchanged (destination still the VIP); only the Ethernet addresses change`,
-        { method: 'DR', dest: fmtAddr(conns.dafOf(cp), this.daddr) },
-      );
+    if (env.tracer) this.traceDr(env.tracer, cp);
     return this.send(0);
   }
 
@@ -312,12 +303,7 @@ export class Xmit {
     }
     this.writeDaddr(skb.af, this.daddr);
     if (opts) ipv4SendCheck(skb.buf, skb.l3);
-    if (env.tracer)
-      env.tracer.step(
-        TraceKind.XMIT,
-        `NAT: destination ${fmtAddr(skb.af, this.vaddr, conns.vportOf(cp))} → ${fmtAddr(skb.af, this.daddr, conns.dportOf(cp))}; transport checksum updated incrementally${skb.af === 4 ? ', IP header checksum recomputed' : ''}`,
-        { method: 'NAT' },
-      );
+    if (env.tracer) this.traceNat(env.tracer, cp);
     if (r === RT_IS_LOCAL) return Verdict.ACCEPT;
     return this.send(0);
   }
@@ -576,25 +562,7 @@ export class Xmit {
       wr16(h, g + 4, finish(acc));
     }
     skb.ipvsProperty = true;
-    if (env.tracer) {
-      const kind =
-        dest.tunType === TunType.GUE
-          ? 'GUE (UDP)'
-          : dest.tunType === TunType.GRE
-            ? 'GRE'
-            : daf === 4
-              ? skb.af === 4
-                ? 'IPIP'
-                : 'IPv6-in-IPv4'
-              : skb.af === 6
-                ? 'IPv6-in-IPv6'
-                : 'IPv4-in-IPv6';
-      env.tracer.step(
-        TraceKind.XMIT,
-        `TUN: encapsulated in ${kind}: outer ${fmtAddr(daf, this.saddr)} → ${fmtAddr(daf, this.daddr)}, TTL ${ttl} (inner TTL after its decrement), TOS 0x${dsfield.toString(16)}${daf === 4 ? `, DF ${df ? 1 : 0}` : ''}`,
-        { method: 'TUN', tunnel: kind },
-      );
-    }
+    if (env.tracer) this.traceTun(env.tracer, dest, daf, skb.af, ttl, dsfield, df);
     // the stack writes the Ethernet header into h[0..14) and sends h[14..] + packet
     env.stack.output(env.route, h, outer, ohl + encap);
     env.forwarded();
@@ -760,6 +728,56 @@ export class Xmit {
   private diff16(oldV: number, newV: number, acc: number): number {
     return acc + (~oldV & 0xffff) + newV;
   }
+
+  // ------------------------------------------------------------------ trace text
+  // built out of line, so that the transmitters stay small enough for V8 to
+  // inline (bench/suites/explain.ts measures the trace points with tracing off)
+
+  private traceDr(tr: Tracer, cp: number): void {
+    const dest = fmtAddr(this.conns.dafOf(cp), this.daddr);
+    tr.step(
+      TraceKind.XMIT,
+      `DR: the packet goes to real server ${dest} unchanged (destination still the VIP); only the Ethernet addresses change`,
+      { method: 'DR', dest },
+    );
+  }
+
+  private traceNat(tr: Tracer, cp: number): void {
+    const af = this.env.skb.af;
+    tr.step(
+      TraceKind.XMIT,
+      `NAT: destination ${fmtAddr(af, this.vaddr, this.conns.vportOf(cp))} → ${fmtAddr(af, this.daddr, this.conns.dportOf(cp))}; transport checksum updated incrementally${af === 4 ? ', IP header checksum recomputed' : ''}`,
+      { method: 'NAT' },
+    );
+  }
+
+  private traceTun(
+    tr: Tracer,
+    dest: Dest,
+    daf: number,
+    af: number,
+    ttl: number,
+    dsfield: number,
+    df: number,
+  ): void {
+    const kind =
+      dest.tunType === TunType.GUE
+        ? 'GUE (UDP)'
+        : dest.tunType === TunType.GRE
+          ? 'GRE'
+          : daf === 4
+            ? af === 4
+              ? 'IPIP'
+              : 'IPv6-in-IPv4'
+            : af === 6
+              ? 'IPv6-in-IPv6'
+              : 'IPv4-in-IPv6';
+    tr.step(
+      TraceKind.XMIT,
+      `TUN: encapsulated in ${kind}: outer ${fmtAddr(daf, this.saddr)} → ${fmtAddr(daf, this.daddr)}, TTL ${ttl} (inner TTL after its decrement), TOS 0x${dsfield.toString(16)}${daf === 4 ? `, DF ${df ? 1 : 0}` : ''}`,
+      { method: 'TUN', tunnel: kind },
+    );
+  }
 }
 
 /** ip_send_check: recompute an IPv4 header's checksum in full. */
@@ -769,3 +787,7 @@ export function ipv4SendCheck(b: Uint8Array, l3: number): void {
 }
 
 export { rd32 };
+
+function traceTtl(tr: Tracer, ttl: number): void {
+  tr.step(TraceKind.XMIT, `TTL ${ttl + 1} → ${ttl} (checksum updated incrementally)`);
+}
