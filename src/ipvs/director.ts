@@ -338,14 +338,7 @@ export class Director implements SetupTarget {
       if (!this.stack.defrag6()) return;
     }
     const tr = env.tracer;
-    if (tr)
-      tr.step(
-        TraceKind.PREROUTING,
-        skb.mark
-          ? `PREROUTING: IP header checks passed; firewall mark ${skb.mark} set`
-          : 'PREROUTING: IP header checks passed; no firewall mark',
-        { mark: skb.mark },
-      );
+    if (tr) tracePrerouting(tr, skb.mark);
     // routing decision
     if (!this.checkSource(af, info.saddr)) {
       env.drop(Reason.MARTIAN_SOURCE);
@@ -353,10 +346,7 @@ export class Director implements SetupTarget {
     }
     const fib = env.fib;
     if (fib.isLocal(af, info.daddr, 0)) {
-      if (tr)
-        tr.step(TraceKind.ROUTE, `route lookup: ${fmtAddr(af, info.daddr)} is a local address → LOCAL_IN`, {
-          route: 'local',
-        });
+      if (tr) traceRoute(tr, af, info.daddr, true);
       this.localIn();
       return;
     }
@@ -374,10 +364,7 @@ export class Director implements SetupTarget {
       env.drop(Reason.FORWARDING_DISABLED);
       return;
     }
-    if (tr)
-      tr.step(TraceKind.ROUTE, `route lookup: ${fmtAddr(af, info.daddr)} is not local → FORWARD`, {
-        route: 'forward',
-      });
+    if (tr) traceRoute(tr, af, info.daddr, false);
     this.stack.forward();
   }
 
@@ -435,4 +422,25 @@ export class Director implements SetupTarget {
   isTemplate(id: number): boolean {
     return (this.conns.flags[id] & ConnFlag.TEMPLATE) !== 0;
   }
+}
+
+// trace text out of line: the per-packet functions stay small enough for V8 to inline
+function tracePrerouting(tr: Tracer, mark: number): void {
+  tr.step(
+    TraceKind.PREROUTING,
+    mark
+      ? `PREROUTING: IP header checks passed; firewall mark ${mark} set`
+      : 'PREROUTING: IP header checks passed; no firewall mark',
+    { mark },
+  );
+}
+
+function traceRoute(tr: Tracer, af: number, daddr: Uint32Array, local: boolean): void {
+  tr.step(
+    TraceKind.ROUTE,
+    local
+      ? `route lookup: ${fmtAddr(af, daddr)} is a local address → LOCAL_IN`
+      : `route lookup: ${fmtAddr(af, daddr)} is not local → FORWARD`,
+    { route: local ? 'local' : 'forward' },
+  );
 }
