@@ -187,7 +187,11 @@ export class FrameMerger {
     this.queues[worker].push({ u8: new Uint8Array(buf), dv: new DataView(buf), used });
   }
 
-  /** Worker `worker` has taken input up to this timestamp. */
+  /**
+   * Worker `worker` has taken input up to this timestamp and posted every
+   * record it wrote before (a worker flushes its batch before it reports its
+   * position): all it sends from now on is stamped at or after it.
+   */
   watermark(worker: number, sec: number, nsec: number): void {
     this.wmSec[worker] = sec;
     this.wmNsec[worker] = nsec;
