@@ -55,170 +55,116 @@ export const QUOTED_L4_LEN = 8;
 
 /**
  * Everything the datapath needs to know about one frame, as numbers. One
- * instance is reused for every packet; every field is initialised in the
- * constructor and reset by clear(). Offsets are absolute indexes into the
+ * instance is reused for every packet; every field is initialised where it is
+ * declared and reset by clear(). Offsets are absolute indexes into the
  * buffer handed to the parser.
  */
 export class PacketInfo {
   // ---- frame
   /** Captured bytes of the frame (for a packet decoded by parseIp: captured bytes from l3Off). */
-  capLen: number;
+  capLen = 0;
   /** Original length of the frame on the wire (parseIp: bytes from l3Off on the wire). */
-  origLen: number;
+  origLen = 0;
   /** Number of VLAN tags, 0..2. */
-  vlanCount: number;
+  vlanCount = 0;
   /** TPID of the outer tag (0x8100 or 0x88a8), 0 when untagged. */
-  vlanTpid0: number;
+  vlanTpid0 = 0;
   /** TCI (priority, DEI, VLAN id) of the outer tag. */
-  vlanTci0: number;
+  vlanTci0 = 0;
   /** TPID of the inner tag, 0 when fewer than two tags. */
-  vlanTpid1: number;
+  vlanTpid1 = 0;
   /** TCI of the inner tag. */
-  vlanTci1: number;
+  vlanTci1 = 0;
   /** The EtherType after the tags (0x0800, 0x86dd, 0x0806, ...; a value below 0x0600 is an 802.3 length). */
-  etherType: number;
+  etherType = 0;
   /** Offset of the network header (IP or ARP). */
-  l3Off: number;
+  l3Off = 0;
 
   // ---- IP
   /** 4, 6, or 0 for a frame that is not IP. */
-  af: number;
+  af = 0;
   /** Source address words (IPv4: word 0, words 1..3 zero). */
-  readonly saddr: Uint32Array;
+  readonly saddr = new Uint32Array(4);
   /** Destination address words (IPv4: word 0, words 1..3 zero). */
-  readonly daddr: Uint32Array;
+  readonly daddr = new Uint32Array(4);
   /** IPv4: IHL*4; IPv6: 40 + the extension headers before the upper layer (up to and including a non-first fragment's fragment header). */
-  ipHdrLen: number;
+  ipHdrLen = 0;
   /** IPv4: total length; IPv6: 40 + payload length. */
-  ipTotalLen: number;
+  ipTotalLen = 0;
   /** End of the IP packet: l3Off + ipTotalLen (may lie beyond the captured bytes). */
-  l3End: number;
+  l3End = 0;
   /** End of the captured bytes of this IP packet: min(end of capture, l3End); for a quoted packet, the end of the quote. */
-  capEnd: number;
+  capEnd = 0;
   /** IPv4 TTL or IPv6 hop limit. */
-  ttl: number;
+  ttl = 0;
   /** IPv4 TOS or IPv6 traffic class. */
-  tos: number;
+  tos = 0;
   /** IPv6 flow label (20 bits), 0 for IPv4. */
-  flowLabel: number;
+  flowLabel = 0;
   /** IPv4 identification, or the IPv6 fragment header's 32-bit identification (0 without one). */
-  ipId: number;
+  ipId = 0;
   /** IPv4 don't-fragment bit, 0/1 (0 for IPv6). */
-  df: number;
+  df = 0;
   /** More-fragments bit (IPv4 flag or IPv6 fragment header), 0/1. */
-  mf: number;
+  mf = 0;
   /** Fragment offset in bytes. */
-  fragOff: number;
+  fragOff = 0;
   /** 1 when the packet is a fragment (mf set or fragOff non-zero; an IPv6 atomic fragment is not), else 0. */
-  isFragment: number;
+  isFragment = 0;
   /** Offset of the IPv6 fragment header, or -1. */
-  fragHdrOff: number;
+  fragHdrOff = -1;
   /** Upper-layer protocol (after IPv6 extension headers; IpProto.NONE when there is none). */
-  proto: number;
+  proto = 0;
   /** IPv4 options present (IPV4_OPT_FLAG bits), 0 without options and for IPv6. */
-  ipOptFlags: number;
+  ipOptFlags = 0;
   /** Number of IPv6 extension headers walked. */
-  extCount: number;
+  extCount = 0;
 
   // ---- L4
   /** Offset of the upper-layer header (for a non-first fragment: of its data). */
-  l4Off: number;
+  l4Off = 0;
   /** L4 length per the IP header: ipTotalLen - ipHdrLen. */
-  l4Len: number;
+  l4Len = 0;
   /** L4 bytes actually captured (<= l4Len, except for a quoted packet, where it is the bytes quoted). */
-  l4Cap: number;
+  l4Cap = 0;
   /** A soft L4 anomaly IPVS ignores but an L4 stack drops (TCP_BAD_DATA_OFFSET, UDP_BAD_LENGTH), else 0. */
-  l4Reason: number;
+  l4Reason = 0;
   /** TCP/UDP/SCTP source port, 0 otherwise. */
-  sport: number;
+  sport = 0;
   /** TCP/UDP/SCTP destination port, 0 otherwise. */
-  dport: number;
+  dport = 0;
   /** TCP flags (TcpFlag bits, NS included). */
-  tcpFlags: number;
+  tcpFlags = 0;
   /** TCP header length in bytes (data offset * 4). */
-  tcpHdrLen: number;
-  tcpSeq: number;
-  tcpAck: number;
-  tcpWindow: number;
+  tcpHdrLen = 0;
+  tcpSeq = 0;
+  tcpAck = 0;
+  tcpWindow = 0;
   /** The UDP length field. */
-  udpLen: number;
+  udpLen = 0;
   /** ICMP or ICMPv6 type (0 when not ICMP: check proto). */
-  icmpType: number;
-  icmpCode: number;
+  icmpType = 0;
+  icmpCode = 0;
   /** Identifier of an echo (or timestamp/information) message, else 0. */
-  icmpId: number;
+  icmpId = 0;
   /** 1 when the ICMP/ICMPv6 message is an error quoting a packet at l4Off + 8, else 0. */
-  icmpIsError: number;
+  icmpIsError = 0;
   /** SCTP verification tag. */
-  sctpVtag: number;
+  sctpVtag = 0;
   /** Type of the first SCTP chunk. */
-  sctpChunkType: number;
+  sctpChunkType = 0;
 
   // ---- ARP
   /** ARP operation (1 request, 2 reply). */
-  arpOp: number;
+  arpOp = 0;
   /** Sender MAC (48-bit integer). */
-  arpSha: number;
+  arpSha = 0;
   /** Sender IPv4 address word. */
-  arpSpa: number;
+  arpSpa = 0;
   /** Target MAC (48-bit integer). */
-  arpTha: number;
+  arpTha = 0;
   /** Target IPv4 address word. */
-  arpTpa: number;
-
-  constructor() {
-    this.capLen = 0;
-    this.origLen = 0;
-    this.vlanCount = 0;
-    this.vlanTpid0 = 0;
-    this.vlanTci0 = 0;
-    this.vlanTpid1 = 0;
-    this.vlanTci1 = 0;
-    this.etherType = 0;
-    this.l3Off = 0;
-    this.af = 0;
-    this.saddr = new Uint32Array(4);
-    this.daddr = new Uint32Array(4);
-    this.ipHdrLen = 0;
-    this.ipTotalLen = 0;
-    this.l3End = 0;
-    this.capEnd = 0;
-    this.ttl = 0;
-    this.tos = 0;
-    this.flowLabel = 0;
-    this.ipId = 0;
-    this.df = 0;
-    this.mf = 0;
-    this.fragOff = 0;
-    this.isFragment = 0;
-    this.fragHdrOff = -1;
-    this.proto = 0;
-    this.ipOptFlags = 0;
-    this.extCount = 0;
-    this.l4Off = 0;
-    this.l4Len = 0;
-    this.l4Cap = 0;
-    this.l4Reason = 0;
-    this.sport = 0;
-    this.dport = 0;
-    this.tcpFlags = 0;
-    this.tcpHdrLen = 0;
-    this.tcpSeq = 0;
-    this.tcpAck = 0;
-    this.tcpWindow = 0;
-    this.udpLen = 0;
-    this.icmpType = 0;
-    this.icmpCode = 0;
-    this.icmpId = 0;
-    this.icmpIsError = 0;
-    this.sctpVtag = 0;
-    this.sctpChunkType = 0;
-    this.arpOp = 0;
-    this.arpSha = 0;
-    this.arpSpa = 0;
-    this.arpTha = 0;
-    this.arpTpa = 0;
-  }
+  arpTpa = 0;
 
   /** Resets every field to its initial value (the address arrays are zeroed in place). */
   clear(): void {
