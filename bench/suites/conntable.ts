@@ -11,9 +11,11 @@
  *   table (tables of fewer than 10^6 entries are measured many at a time).
  * - lookup hit / miss: 1024 lookups per call in pseudo-random order (the
  *   misses use client ports 20000..20007 of known clients), timed with
- *   benchmark.js; every result is checked. Next to them, the memory floor:
- *   two dependent random reads in arrays the size of the index and the key
- *   records, what any layout pays for a hit on this machine.
+ *   benchmark.js; every result is checked. Next to them, the memory floor
+ *   (two dependent random reads in arrays the size of the index and the key
+ *   records, what any layout pays for a hit on this machine when lookups
+ *   overlap) and the memory latency (one pointer-chased read: a miss with
+ *   nothing overlapped).
  * - insert / remove at n live entries: batches of new entries inserted (and
  *   armed) then removed, in alternation with the same on the baseline.
  * - build from empty: n inserts into a new table, growth included, with
@@ -238,19 +240,41 @@ function lookups(
 }
 
 /**
- * What this machine charges for two dependent random reads in arrays the size
- * of the table's index and key records (the least any index + entry layout
- * pays for a hit), with the same key arithmetic as the lookups.
+ * What this machine charges for the memory accesses of a hit, in arrays the
+ * size of the table's index and key records, with the same key arithmetic as
+ * the lookups:
+ * - "floor": per lookup, a random index slot and then the record it names
+ *   (two dependent reads); successive lookups are independent, so the CPU
+ *   may overlap one lookup's reads with the next one's, as it may for
+ *   ConnTable's lookups. The least any index + entry layout pays for a hit.
+ * - "latency": one random read whose address depends on the previous read
+ *   (a pointer chase through an array the size of the index), so nothing
+ *   overlaps: the cost of one cache and TLB miss at this size.
  */
 function memoryFloor(ctx: BenchContext, n: number, label: string): void {
   let s = 16;
   while (s * 0.8 < n) s *= 2;
   const index = new Int32Array(2 * s);
   const records = new Uint32Array(4 * n);
-  for (let i = 0; i < s; i++) index[2 * i] = Math.imul(i, 0x9e3779b1) >>> (0 % n);
+  for (let i = 0; i < s; i++) index[2 * i] = (Math.imul(i, 0x9e3779b1) >>> 0) % n;
   for (let i = 0; i < 4 * n; i++) records[i] = i;
+  // a random cyclic chase through the index, one slot per 64-byte line
+  const lines = s >>> 3;
+  const order = new Int32Array(lines);
+  for (let i = 0; i < lines; i++) order[i] = i;
+  let r = 0x1357;
+  for (let i = lines - 1; i > 0; i--) {
+    r = (Math.imul(r, 1664525) + 1013904223) >>> 0;
+    const j = r % (i + 1);
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  const chase = new Int32Array(2 * s);
+  for (let i = 0; i < lines; i++) chase[order[i] << 4] = order[(i + 1) % lines] << 4;
   let x = 0x2468ace;
   let sink = 0;
+  let p = 0;
   const floor = (): void => {
     let acc = 0;
     for (let k = 0; k < BATCH; k++) {
@@ -262,18 +286,39 @@ function memoryFloor(ctx: BenchContext, n: number, label: string): void {
     }
     sink += acc;
   };
+  const latency = (): void => {
+    let q = p;
+    for (let k = 0; k < BATCH; k++) q = chase[q];
+    p = q;
+  };
   const f = measureOps(`memory floor ${label}`, floor, BATCH, ctx.smoke);
-  if (sink < 0) fail('memory floor');
-  ctx.record({
-    name: `memory floor, ${label} entries (two dependent random reads)`,
-    unit: 'ns/op',
-    median: f.medianNs,
-    min: f.minNs,
-    max: f.maxNs,
-    rme: f.rme,
-    samples: f.samples,
-    notes: `index ${((8 * s) / 2 ** 20).toFixed(1)} MiB, records ${((16 * n) / 2 ** 20).toFixed(1)} MiB: the least a hit costs here`,
-  });
+  const l = measureOps(`memory latency ${label}`, latency, BATCH, ctx.smoke);
+  // every read is in bounds, so the sum of records read is a finite non-negative number
+  if (!(sink >= 0) || !Number.isFinite(sink) || (p & 15) !== 0) fail('memory floor');
+  const sizes = `index ${((8 * s) / 2 ** 20).toFixed(1)} MiB, records ${((16 * n) / 2 ** 20).toFixed(1)} MiB`;
+  for (const [name, m, notes] of [
+    [
+      `memory floor, ${label} entries (two dependent random reads, lookups overlapped)`,
+      f,
+      `${sizes}: the least a hit costs here`,
+    ],
+    [
+      `memory latency, ${label} entries (one random read, nothing overlapped)`,
+      l,
+      `pointer chase through ${((8 * s) / 2 ** 20).toFixed(1)} MiB: one cache and TLB miss, which a lookup of an index slot and then its entry pays twice unless lookups overlap`,
+    ],
+  ] as const) {
+    ctx.record({
+      name,
+      unit: 'ns/op',
+      median: m.medianNs,
+      min: m.minNs,
+      max: m.maxNs,
+      rme: m.rme,
+      samples: m.samples,
+      notes,
+    });
+  }
 }
 
 interface Built {
