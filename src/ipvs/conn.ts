@@ -266,6 +266,11 @@ export class ConnTable {
   /** Last wheel slot (absolute: floor(ms / slotMs)) whose entries have moved to the heap. */
   private cur: number;
   private heap: Int32Array;
+  /**
+   * The time expire() or arm() was called with, for expireDue() and
+   * armSlow(): a typed-array cell, since storing a double in a field may box it.
+   */
+  private readonly dueMs = new Float64Array(1);
   private heapN: number;
   private armed: number;
   private nextValid: boolean;
@@ -912,6 +917,24 @@ export class ConnTable {
    * called from its callback. A non-finite time disarms.
    */
   arm(id: number, expiresMs: number): void {
+    // What every packet does: push a timer filed on the wheel to a later time.
+    // It stays filed where it is (re-filed when that slot comes round), so
+    // only the cached earliest expiry may need forgetting. This path is kept
+    // small so that V8 inlines it into its callers: a double passed to a call
+    // that is not inlined is boxed, a heap allocation per packet.
+    const tp = this.tlink[(id << 1) + 1];
+    const old = this.expires[id];
+    if ((tp >= 0 || tp <= HEAD0) && expiresMs >= old && expiresMs < Infinity) {
+      if (old === this.nextValue) this.nextValid = false;
+      this.expires[id] = expiresMs;
+      return;
+    }
+    this.dueMs[0] = expiresMs; // not an argument: see expire()
+    this.armSlow(id);
+  }
+
+  private armSlow(id: number): void {
+    const expiresMs = this.dueMs[0];
     if (!(expiresMs < Infinity)) {
       this.disarm(id);
       return;
@@ -926,7 +949,7 @@ export class ConnTable {
     this.expires[id] = expiresMs;
     if (tp === T_UNARMED) {
       this.armed++;
-      this.file(id, expiresMs);
+      this.file(id);
     } else if (tp === T_HEAP) {
       const pos = tlink[id << 1];
       const s = Math.floor(expiresMs * this.invSlot);
@@ -940,7 +963,7 @@ export class ConnTable {
     } else if (expiresMs < old) {
       // possibly earlier than the slot it is filed in: move it
       this.wheelUnlink(id);
-      this.file(id, expiresMs);
+      this.file(id);
     }
     // later: it stays filed where it is and is re-filed when that slot comes round
   }
@@ -976,12 +999,23 @@ export class ConnTable {
    * call, in order. Not reentrant. Returns the number of callbacks made.
    */
   expire(nowMs: number, onExpire: (id: number) => void): number {
-    if (this.expiring) throw new Error('ConnTable.expire called from its own callback');
+    // nothing due (most calls): kept small so that V8 inlines it; a double
+    // passed to a call that is not inlined is boxed, an allocation per packet
     if (
       Math.floor(nowMs * this.invSlot) <= this.cur &&
-      (this.heapN === 0 || this.expires[this.heap[0]] > nowMs)
+      (this.heapN === 0 || this.expires[this.heap[0]] > nowMs) &&
+      !this.expiring
     )
       return 0;
+    // handed over in a field, not as an argument: V8 boxes a double argument
+    // where it computes it, which is on the fast path too
+    this.dueMs[0] = nowMs;
+    return this.expireDue(onExpire);
+  }
+
+  private expireDue(onExpire: (id: number) => void): number {
+    const nowMs = this.dueMs[0];
+    if (this.expiring) throw new Error('ConnTable.expire called from its own callback');
     this.expiring = true;
     let fired = 0;
     try {
@@ -1037,8 +1071,9 @@ export class ConnTable {
   }
 
   /** Files an armed, unfiled entry: the heap when its slot has been reached, else the wheel. */
-  private file(id: number, e: number): void {
-    const s = Math.floor(e * this.invSlot);
+  /** Files an armed entry by its expires[id]: on the heap when due by the current slot, else on the wheel. */
+  private file(id: number): void {
+    const s = Math.floor(this.expires[id] * this.invSlot);
     if (s <= this.cur) this.heapPush(id);
     else this.wheelLink(id, s & this.wmask);
   }

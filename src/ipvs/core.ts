@@ -27,7 +27,7 @@ import { sctpEvent, sctpNextState, SctpChunk } from './sctp_state.js';
 import { parseQuoted, type PacketInfo } from '../wire/parse.js';
 import { TraceKind, fmtAddr, type Tracer } from './trace.js';
 import { stateName } from './proto.js';
-import { rd16 } from '../wire/bytes.js';
+import { rd16, rd32, rd32i } from '../wire/bytes.js';
 import { sum16, fold } from '../wire/checksum.js';
 
 const FTPPORT = 21;
@@ -858,7 +858,7 @@ export class IpvsCore implements IpvsHooks {
     if (cproto === IPPROTO_IPIP) {
       if (rd16(buf, offset + 6) & 0x1fff) return Verdict.ACCEPT;
       if (hook !== Hook.LOCAL_IN) return Verdict.ACCEPT;
-      this.destAddr[0] = rd32(buf, raddrOff);
+      this.destAddr[0] = rd32i(buf, raddrOff);
       this.destAddr[1] = this.destAddr[2] = this.destAddr[3] = 0;
       const tunnelDest = this.findTunnel(4, this.destAddr, 0, 0);
       if (!tunnelDest || tunnelDest.tunType !== TunType.IPIP) return Verdict.ACCEPT;
@@ -868,7 +868,7 @@ export class IpvsCore implements IpvsHooks {
     } else if ((cproto === Proto.UDP || cproto === IPPROTO_GRE) && hook === Hook.LOCAL_IN) {
       if (rd16(buf, offset + 6) & 0x1fff) return Verdict.ACCEPT;
       const off2 = offset + (buf[offset] & 15) * 4;
-      this.destAddr[0] = rd32(buf, raddrOff);
+      this.destAddr[0] = rd32i(buf, raddrOff);
       this.destAddr[1] = this.destAddr[2] = this.destAddr[3] = 0;
       let ulen = 0;
       if (cproto === Proto.UDP) {
@@ -942,7 +942,7 @@ export class IpvsCore implements IpvsHooks {
     const cihOff = info.l4Off + 8;
     if (type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED) {
       let mtu = rd16(buf, info.l4Off + 6);
-      this.destAddr[0] = rd32(buf, cihOff + 16);
+      this.destAddr[0] = rd32i(buf, cihOff + 16);
       this.destAddr[1] = this.destAddr[2] = this.destAddr[3] = 0;
       env.stack.updatePmtu(4, this.destAddr, 0, mtu);
       const dest = this.destOf(cp);
@@ -1093,8 +1093,4 @@ export class IpvsCore implements IpvsHooks {
     skb.ipvsProperty = true;
     return Verdict.ACCEPT;
   }
-}
-
-function rd32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }

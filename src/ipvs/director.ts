@@ -151,7 +151,18 @@ export class Director implements SetupTarget {
    * connection timers that are due fire in order, then the stack's timers.
    */
   advance(nowMs: number): void {
+    this.env.inputMs = nowMs;
+    this.advanceToInput();
+  }
+
+  /**
+   * advance(env.inputMs): the replay's per-frame call. It takes no argument
+   * because a double passed to a call V8 does not inline is boxed, a heap
+   * allocation per frame.
+   */
+  advanceToInput(): void {
     const env = this.env;
+    let nowMs = env.inputMs;
     if (nowMs < env.nowMs) nowMs = env.nowMs;
     // [robust] drop_entry defence ticks due by now (each after the timers due before it)
     this.defense.advance(nowMs);
@@ -355,7 +366,7 @@ export class Director implements SetupTarget {
       this.stack.localDeliver();
       return;
     }
-    if (af === 4 && this.isMartianDest(info.daddr[0])) {
+    if (af === 4 && this.isMartianDest(info.daddr[0] | 0)) {
       env.drop(Reason.MARTIAN_DESTINATION);
       return;
     }
@@ -391,7 +402,7 @@ export class Director implements SetupTarget {
       if (top >= 224 || a === 0xffffffff) return false; // multicast, limited broadcast
       if (top === 127 && !this.sysctl.routeLocalnet) return false;
       if (top === 0 && a !== 0) return false; // zeronet (0.0.0.0 itself is allowed toward broadcast)
-      if (this.env.fib.isLocal4(a) && !this.sysctl.acceptLocal) return false;
+      if (this.env.fib.isLocal4(a | 0) && !this.sysctl.acceptLocal) return false;
       return true;
     }
     if (s[0] >>> 24 === 0xff) return false; // multicast source
@@ -407,7 +418,7 @@ export class Director implements SetupTarget {
 
   private isGroupAddress(af: number, d: Uint32Array): boolean {
     if (af === 4) {
-      const a = d[0] >>> 0;
+      const a = d[0] | 0; // signed: an unsigned word >= 2^31 passed to a call is boxed
       return a >>> 28 === 14 || this.env.fib.isBroadcast4(a);
     }
     return d[0] >>> 24 === 0xff;

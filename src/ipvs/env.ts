@@ -89,6 +89,8 @@ export class DirectorEnv {
   readonly sysctl: Sysctls;
   /** Simulated time in milliseconds since the first input frame. */
   nowMs = 0;
+  /** The time Director.advanceToInput() moves to (the current input frame's). */
+  inputMs = 0;
   /**
    * The packet in flight and its parse (whoever changes its layout re-parses).
    * While the director sends a packet it generated itself (pushPacket), these

@@ -205,7 +205,11 @@ export class Fib {
     return f;
   }
 
-  /** Is the IPv4 address (word) one of the director's own? */
+  /**
+   * Is the IPv4 address (word) one of the director's own? Callers that V8
+   * may not inline this into pass the word as an int32 (`| 0`): an unsigned
+   * value of 2^31 or more would be boxed, a heap allocation per packet.
+   */
   isLocal4(w: number): boolean {
     const a = w >>> 0;
     this.key1[0] = a;
@@ -233,7 +237,7 @@ export class Fib {
   }
 
   isLocal(af: number, a: Uint32Array, i: number): boolean {
-    return af === 4 ? this.isLocal4(a[i]) : this.isLocal6(a, i);
+    return af === 4 ? this.isLocal4(a[i] | 0) : this.isLocal6(a, i);
   }
 
   /**

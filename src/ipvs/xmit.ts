@@ -21,7 +21,7 @@ import { Fwd, Proto, TunType, TunFlag, type Dest } from './service.js';
 import { Fate, Reason } from './verdict.js';
 import { IpOptions, compileReceived } from './stack/options.js';
 import { TraceKind, fmtAddr, type Tracer } from './trace.js';
-import { rd16, wr16, rd32, wr32 } from '../wire/bytes.js';
+import { rd16, wr16, rd32, rd32i, wr32 } from '../wire/bytes.js';
 import {
   sum16,
   finish,
@@ -325,7 +325,7 @@ export class Xmit {
     const b = skb.buf;
     if (af === 4) {
       const o = skb.l3 + 16;
-      wr16(b, skb.l3 + 10, update32(rd16(b, skb.l3 + 10), rd32(b, o), a[0]));
+      wr16(b, skb.l3 + 10, update32(rd16(b, skb.l3 + 10), rd32i(b, o), a[0] | 0));
       wr32(b, o, a[0]);
     } else {
       for (let i = 0; i < 4; i++) wr32(b, skb.l3 + 24 + 4 * i, a[i]);
@@ -338,7 +338,7 @@ export class Xmit {
     const b = skb.buf;
     if (af === 4) {
       const o = skb.l3 + 12;
-      wr16(b, skb.l3 + 10, update32(rd16(b, skb.l3 + 10), rd32(b, o), a[0]));
+      wr16(b, skb.l3 + 10, update32(rd16(b, skb.l3 + 10), rd32i(b, o), a[0] | 0));
       wr32(b, o, a[0]);
     } else {
       for (let i = 0; i < 4; i++) wr32(b, skb.l3 + 8 + 4 * i, a[i]);
@@ -395,7 +395,7 @@ export class Xmit {
       wr16(b, portOff, newPort);
       let c = rd16(b, l4 + 16);
       c = update16(c, oldPort, newPort);
-      c = af === 4 ? update32(c, oldAddr[0], newAddr[0]) : update128(c, oldAddr, 0, newAddr, 0);
+      c = af === 4 ? update32(c, oldAddr[0] | 0, newAddr[0] | 0) : update128(c, oldAddr, 0, newAddr, 0);
       wr16(b, l4 + 16, c);
       return true;
     }
@@ -405,7 +405,7 @@ export class Xmit {
       const old = rd16(b, l4 + 6);
       if (old !== 0) {
         let c = update16(old, oldPort, newPort);
-        c = af === 4 ? update32(c, oldAddr[0], newAddr[0]) : update128(c, oldAddr, 0, newAddr, 0);
+        c = af === 4 ? update32(c, oldAddr[0] | 0, newAddr[0] | 0) : update128(c, oldAddr, 0, newAddr, 0);
         wr16(b, l4 + 6, c === 0 ? 0xffff : c);
       } else {
         // no checksum: the kernel computes a full one (over what the capture holds)
@@ -702,8 +702,8 @@ export class Xmit {
     const saddrO = skb.l3 + 8;
     const daddrO = skb.l3 + 24;
     for (let i = 0; i < 4; i++) {
-      this.old[i] = rd32(b, saddrO + 4 * i);
-      this.caddr[i] = rd32(b, daddrO + 4 * i);
+      this.old[i] = rd32i(b, saddrO + 4 * i);
+      this.caddr[i] = rd32i(b, daddrO + 4 * i);
     }
     const len = skb.len - (icmpOff - skb.l3);
     const avail = Math.min(len, end - icmpOff);

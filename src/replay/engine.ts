@@ -415,7 +415,9 @@ export class Replay {
     return inp.ready;
   }
 
-  private applyTimed(upToMs: number): void {
+  /** Applies the timed commands due by the current frame (lastMs; not an argument: a double argument is boxed). */
+  private applyTimed(): void {
+    const upToMs = this.lastMs;
     const timed = this.script.timed;
     // compared in whole microseconds: 8.015 s * 1000 is 8015.000000000001 in binary floating point
     const upToUs = Math.round(upToMs * 1000);
@@ -468,9 +470,11 @@ export class Replay {
       }
       const nowMs = (r.tsSec - this.firstSec) * 1000 + (r.tsNsec - this.firstNsec) / 1e6;
       this.lastMs = nowMs;
-      // timers due by now fire first (the kernel ran them before the command did)
-      d.advance(nowMs);
-      this.applyTimed(nowMs);
+      // timers due by now fire first (the kernel ran them before the command did);
+      // the time goes through env, not as an argument (a boxed double per frame)
+      env.inputMs = nowMs;
+      d.advanceToInput();
+      this.applyTimed();
       if (this.sink) {
         this.sink.sec = r.tsSec;
         this.sink.nsec = r.tsNsec;
@@ -504,7 +508,6 @@ export class Replay {
     this.resolveHeld();
     if (sink !== null && sink.failure !== null) this.noteOutputError(sink.failure);
     this.onProgress?.(this.bytesRead(), this.framesRead);
-    void env;
     return this.summary();
   }
 

@@ -27,6 +27,17 @@ export function rd32(b: Uint8Array, o: number): number {
   return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
 
+/**
+ * Reads a big-endian 32-bit word at `o` as a signed int32: the same 32 bits
+ * as rd32, for words stored in a Uint32Array or used as bits (addresses,
+ * checksum arithmetic). Where V8 does not inline the call, an unsigned
+ * result of 2^31 or more is returned boxed, a heap allocation per packet;
+ * an int32 is not.
+ */
+export function rd32i(b: Uint8Array, o: number): number {
+  return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
+}
+
 /** Writes the low 32 bits of `v` big-endian at `o`. */
 export function wr32(b: Uint8Array, o: number, v: number): void {
   b[o] = v >>> 24;

@@ -252,6 +252,9 @@ export function update16(check: number, oldV: number, newV: number): number {
  * RFC 1624 update for a 32-bit field (an IPv4 address) changing from `oldW` to
  * `newW`. Mirrors `csum_replace4()` / `inet_proto_csum_replace4()` and IPVS's
  * `ip_vs_check_diff4()` + `csum_fold()`: 0x0000..0xFFFE, never 0xFFFF.
+ * The words may be given signed or unsigned (only their 32 bits count); the
+ * per-packet callers pass them signed (`| 0`), because V8 boxes an unsigned
+ * value of 2^31 or more passed to a call it does not inline.
  */
 export function update32(check: number, oldW: number, newW: number): number {
   return finish(

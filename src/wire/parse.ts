@@ -27,7 +27,7 @@
  * datapath reassembles fragments, as nf_defrag does before IPVS, and parses
  * the whole packet again with parseIp()).
  */
-import { rd16, rd32 } from './bytes.js';
+import { rd16, rd32, rd32i } from './bytes.js';
 import { ETH, EtherType, MAX_FRAME_LEN, MAX_VLAN_TAGS, isVlanTpid } from './ethernet.js';
 import { ARP, checkArp } from './arp.js';
 import { IpProto, isIpv6ExtHeader } from './ip.js';
@@ -466,8 +466,8 @@ function ipv4Fields(buf: Uint8Array, off: number, hl: number, info: PacketInfo):
   info.isFragment = info.mf | (info.fragOff !== 0 ? 1 : 0);
   info.ttl = buf[off + IPV4.TTL];
   info.proto = buf[off + IPV4.PROTO];
-  info.saddr[0] = rd32(buf, off + IPV4.SRC);
-  info.daddr[0] = rd32(buf, off + IPV4.DST);
+  info.saddr[0] = rd32i(buf, off + IPV4.SRC);
+  info.daddr[0] = rd32i(buf, off + IPV4.DST);
   info.ipHdrLen = hl;
   info.l4Off = off + hl;
 }
@@ -498,8 +498,8 @@ function ipv6Fields(buf: Uint8Array, off: number, info: PacketInfo): void {
   const s = info.saddr;
   const d = info.daddr;
   for (let i = 0; i < 4; i++) {
-    s[i] = rd32(buf, off + IPV6.SRC + 4 * i);
-    d[i] = rd32(buf, off + IPV6.DST + 4 * i);
+    s[i] = rd32i(buf, off + IPV6.SRC + 4 * i);
+    d[i] = rd32i(buf, off + IPV6.DST + 4 * i);
   }
 }
 

@@ -16,7 +16,7 @@ import type { DirectorEnv } from '../env.js';
 import type { HostStack } from './stack.js';
 import { Gen, flowHash6 } from './icmp.js';
 import { IpOptions, compileReceived, echoOptions, buildOptions } from './options.js';
-import { rd32, wr16, wr32 } from '../../wire/bytes.js';
+import { rd32, rd32i, wr16, wr32 } from '../../wire/bytes.js';
 import { sum16, finish, pseudo4, pseudo6Words, ipv4HeaderChecksum } from '../../wire/checksum.js';
 
 export class TcpReset {
@@ -48,13 +48,13 @@ export class TcpReset {
     let ack = 0;
     let outFlags = 0x04;
     if (flags & 0x10) {
-      seq = info.tcpAck;
+      seq = info.tcpAck | 0;
     } else {
       outFlags |= 0x10;
       const doff = (b[t + 12] >>> 4) * 4;
       const syn = flags & 0x02 ? 1 : 0;
       const fin = flags & 0x01 ? 1 : 0;
-      ack = (info.tcpSeq + syn + fin + info.l4Len - doff) >>> 0;
+      ack = (info.tcpSeq + syn + fin + info.l4Len - doff) | 0;
     }
     const m = this.buf;
     let th: number;
@@ -62,15 +62,18 @@ export class TcpReset {
     if (skb.af === 4) {
       const l3 = skb.l3;
       const ihl = (b[l3] & 15) * 4;
-      const saddr = rd32(b, l3 + 12);
-      const daddr = rd32(b, l3 + 16);
+      // words kept signed (| 0), unsigned (>>> 0) only for the IP options code:
+      // V8 boxes an unsigned value >= 2^31 that is passed to a call it does not
+      // inline, a heap allocation per reset
+      const saddr = rd32i(b, l3 + 12);
+      const daddr = rd32i(b, l3 + 16);
       let optlen = 0;
       this.ropt.clear();
-      if (ihl > 20 && compileReceived(b, l3, ihl, this.sopt, daddr, this.isLocal4, env.nowMs)) {
-        if (!echoOptions(this.sopt, this.ropt, saddr, this.isLocal4)) return Gen.REFUSED;
+      if (ihl > 20 && compileReceived(b, l3, ihl, this.sopt, daddr >>> 0, this.isLocal4, env.nowMs)) {
+        if (!echoOptions(this.sopt, this.ropt, saddr >>> 0, this.isLocal4)) return Gen.REFUSED;
         optlen = this.ropt.optlen;
       }
-      const fdst = this.ropt.srr ? this.ropt.faddr : saddr;
+      const fdst = this.ropt.srr ? this.ropt.faddr | 0 : saddr;
       const hl = 20 + optlen;
       th = hl;
       total = hl + 20;
@@ -84,7 +87,7 @@ export class TcpReset {
       wr16(m, 10, 0);
       wr32(m, 12, daddr);
       wr32(m, 16, fdst);
-      if (optlen) buildOptions(m, 0, this.ropt, saddr, daddr, env.nowMs);
+      if (optlen) buildOptions(m, 0, this.ropt, saddr >>> 0, daddr >>> 0, env.nowMs);
       wr16(m, 10, ipv4HeaderChecksum(m, 0));
       this.tcpHeader(m, th, info.dport, info.sport, seq, ack, outFlags);
       wr16(m, th + 16, finish(sum16(m, th, 20, pseudo4(daddr, saddr, 6, 20))));
@@ -93,8 +96,8 @@ export class TcpReset {
       const s = this.s6;
       const d = this.d6;
       for (let i = 0; i < 4; i++) {
-        s[i] = rd32(b, l3 + 24 + 4 * i); // our source: the segment's destination
-        d[i] = rd32(b, l3 + 8 + 4 * i);
+        s[i] = rd32i(b, l3 + 24 + 4 * i); // our source: the segment's destination
+        d[i] = rd32i(b, l3 + 8 + 4 * i);
       }
       const tclass = (rd32(b, l3) >>> 20) & 0xff & ~3;
       wr32(m, 0, (0x60000000 | (tclass << 20) | flowHash6(s, d, 6)) >>> 0);
