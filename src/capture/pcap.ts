@@ -38,6 +38,8 @@ export class PcapReader extends ChunkedReader {
   private snapLen = 0;
   /** Largest captured length accepted: the snapshot length, or 256 KiB when it is 0 or larger. */
   private capLimit = MAX_CAPLEN;
+  /** Nanoseconds per unit of the timestamp fraction: 1 (ns files) or 1000 (µs). */
+  private fracNs = 1000;
 
   constructor(file: string, fd: number, buf: Uint8Array, end: number, eof: boolean, opts: ReaderOptions) {
     super(file, 'pcap', fd, buf, end, eof, opts);
@@ -56,6 +58,7 @@ export class PcapReader extends ChunkedReader {
       this.le = true;
     else this.fail(0, `not a pcap file (magic 0x${magic.toString(16).padStart(8, '0')})`);
     this.nanosecond = dv.getUint32(0, this.le) === PCAP_MAGIC_NS;
+    this.fracNs = this.nanosecond ? 1 : 1000;
     const major = dv.getUint16(PCAP_HDR.VERSION_MAJOR, this.le);
     const minor = dv.getUint16(PCAP_HDR.VERSION_MINOR, this.le);
     if (major !== 2)
@@ -95,42 +98,53 @@ export class PcapReader extends ChunkedReader {
     this.pos = PCAP_FILE_HEADER_LEN;
   }
 
+  /**
+   * The common case inline, small enough for V8 to inline into the caller's
+   * loop: a whole record already buffered with a valid length. Anything else
+   * (refill, end of file, errors) is `nextSlow`.
+   */
   next(): boolean {
-    let p = this.pos;
-    if (this.end - p < PCAP_RECORD_HEADER_LEN) {
-      if (!this.fill(PCAP_RECORD_HEADER_LEN)) {
-        if (this.end === this.pos) return false;
-        this.fail(
-          this.pos,
-          `file ends inside a record header (${this.end - this.pos} of ${PCAP_RECORD_HEADER_LEN} bytes)`,
-        );
+    const p = this.pos;
+    const avail = this.end - p;
+    if (avail >= PCAP_RECORD_HEADER_LEN) {
+      const dv = this.dv;
+      const le = this.le;
+      const capLen = dv.getUint32(p + PCAP_REC.CAPLEN, le);
+      const total = PCAP_RECORD_HEADER_LEN + capLen;
+      if (capLen <= this.capLimit && avail >= total) {
+        this.tsSec = dv.getUint32(p, le);
+        this.tsNsec = dv.getUint32(p + PCAP_REC.TS_FRAC, le) * this.fracNs;
+        this.origLen = dv.getUint32(p + PCAP_REC.ORIGLEN, le);
+        this.capLen = capLen;
+        this.off = p + PCAP_RECORD_HEADER_LEN;
+        this.recordOffset = this.base + p;
+        this.pos = p + total;
+        this.frameNo++;
+        return true;
       }
-      p = this.pos;
     }
-    const capLen = this.dv.getUint32(p + PCAP_REC.CAPLEN, this.le);
-    if (capLen > this.capLimit) this.badCapLen(p, capLen);
-    const total = PCAP_RECORD_HEADER_LEN + capLen;
-    if (this.end - p < total) {
-      if (!this.fill(total)) {
-        this.fail(
-          this.pos,
-          `record cut short: captured length ${capLen}, but the file ends ${this.end - this.pos - PCAP_RECORD_HEADER_LEN} bytes into the frame`,
-        );
-      }
-      p = this.pos;
+    return this.nextSlow();
+  }
+
+  /** `next` for a record not wholly buffered, the end of the file, or a bad captured length. */
+  private nextSlow(): boolean {
+    if (this.end - this.pos < PCAP_RECORD_HEADER_LEN && !this.fill(PCAP_RECORD_HEADER_LEN)) {
+      if (this.end === this.pos) return false;
+      this.fail(
+        this.pos,
+        `file ends inside a record header (${this.end - this.pos} of ${PCAP_RECORD_HEADER_LEN} bytes)`,
+      );
     }
-    const dv = this.dv;
-    const le = this.le;
-    this.tsSec = dv.getUint32(p, le);
-    const frac = dv.getUint32(p + PCAP_REC.TS_FRAC, le);
-    this.tsNsec = this.nanosecond ? frac : frac * 1000;
-    this.origLen = dv.getUint32(p + PCAP_REC.ORIGLEN, le);
-    this.capLen = capLen;
-    this.off = p + PCAP_RECORD_HEADER_LEN;
-    this.recordOffset = this.base + p;
-    this.pos = p + total;
-    this.frameNo++;
-    return true;
+    const capLen = this.dv.getUint32(this.pos + PCAP_REC.CAPLEN, this.le);
+    if (capLen > this.capLimit) this.badCapLen(this.pos, capLen);
+    if (!this.fill(PCAP_RECORD_HEADER_LEN + capLen)) {
+      this.fail(
+        this.pos,
+        `record cut short: captured length ${capLen}, but the file ends ${this.end - this.pos - PCAP_RECORD_HEADER_LEN} bytes into the frame`,
+      );
+    }
+    // the record is buffered now: the fast path takes it
+    return this.next();
   }
 
   private badCapLen(p: number, capLen: number): never {

@@ -158,7 +158,7 @@ export abstract class ChunkedReader implements CaptureReader {
   interfaces: CaptureInterface[] = [];
   allInterfaces: CaptureInterface[] = [];
 
-  buf: Uint8Array;
+  declare buf: Uint8Array;
   off = 0;
   capLen = 0;
   origLen = 0;
@@ -171,15 +171,15 @@ export abstract class ChunkedReader implements CaptureReader {
   recordOffset = 0;
 
   protected readonly anyLinkType: boolean;
-  protected dv: DataView;
+  protected declare dv: DataView;
   /** Next unread byte in buf. */
   protected pos = 0;
   /** End of the valid data in buf. */
-  protected end: number;
+  protected end = 0;
   /** File offset of buf[0]. */
   protected base = 0;
   protected eof = false;
-  private fd: number;
+  private fd = -1;
 
   /** `buf[0 .. end)` holds the first bytes of the file (already read by openCapture to sniff the format). */
   constructor(
