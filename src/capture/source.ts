@@ -171,7 +171,7 @@ export abstract class ChunkedReader implements CaptureReader {
   recordOffset = 0;
 
   protected readonly anyLinkType: boolean;
-  protected declare dv: DataView;
+  declare protected dv: DataView;
   /** Next unread byte in buf. */
   protected pos = 0;
   /** End of the valid data in buf. */

@@ -10,16 +10,17 @@
  * at 7.8-9.5% of the batched writer's speed, i.e. batching is 10-13x faster
  * (bench/RESULTS.md has the current figures).
  *
- * Frame bytes are copied with `copyWithin` when the source lies in the same
- * ArrayBuffer as the batch buffer (`sharedCaptureBuffers`): nothing is
- * allocated per frame. Otherwise they go through `Uint8Array.set` over a new
- * view, the one short-lived object per record: every allocation-free JS
- * alternative measured slower on Node 20 (a byte loop 10-15x, a DataView
- * 32-bit word loop 4x, for 60-1514-byte frames), and `Buffer#copy` allocates
- * the same view internally. Copying a capture unchanged (our reader into
- * this writer) ran at 0.58-0.77x the speed of a bare 1 MiB read/write loop
- * with shared buffers, 0.43-0.54x without (ratios within one run, over
- * several runs).
+ * Frame bytes are copied without allocating when the source lies in the same
+ * ArrayBuffer as the batch buffer: by the arena's WebAssembly copy function
+ * when that ArrayBuffer is a capture arena (`sharedCaptureBuffers`,
+ * `captureArena` in arena.ts), ~10 ns per frame cheaper than `copyWithin`,
+ * which copies within any other ArrayBuffer. Otherwise they go through
+ * `Uint8Array.set` over a new view, the one short-lived object per record:
+ * every allocation-free JS alternative measured slower on Node 20 (a byte
+ * loop 10-15x, a DataView 32-bit word loop 4x, for 60-1514-byte frames), and
+ * `Buffer#copy` allocates the same view internally. Copying a capture unchanged (our reader into
+ * this writer, bench/suites/capture.ts) runs at ~0.75-0.8x the speed of a
+ * bare 1 MiB read/write loop with shared buffers (bench/RESULTS.md).
  *
  * Errors while creating or writing the file raise CaptureWriteError with a
  * one-line message naming the file and the cause (`cannot write capture
@@ -29,6 +30,7 @@
  * is a complete, valid capture.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { arenaCopier, captureArena, type ArenaCopy } from './arena.js';
 import { CaptureWriteError } from './errors.js';
 import { LINKTYPE_ETHERNET } from './linktype.js';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US } from './pcap.js';
@@ -54,7 +56,8 @@ export interface WriterOptions {
 }
 
 /**
- * A reader buffer and a writer batch buffer carved from one ArrayBuffer, for
+ * A reader buffer and a writer batch buffer carved from one capture arena
+ * (arena.ts: WebAssembly memory with a cheap copy function), for
  * `openCapture(path, { buffer: read })` and `openOutput(path, names, { buffer:
  * write })`: frames go from the reader (or from any other view of the same
  * ArrayBuffer, such as `extra`) to the writer with no allocation per frame.
@@ -65,7 +68,7 @@ export function sharedCaptureBuffers(
   writeBytes = DEFAULT_WRITE_BUFFER,
   extra = 0,
 ): { read: Uint8Array; write: Uint8Array; extra: Uint8Array } {
-  const arena = new Uint8Array(readBytes + writeBytes + extra);
+  const arena = captureArena(readBytes + writeBytes + extra);
   return {
     read: arena.subarray(0, readBytes),
     write: arena.subarray(readBytes, readBytes + writeBytes),
@@ -127,11 +130,13 @@ abstract class BatchWriter implements CaptureWriter {
   readonly format: 'pcap' | 'pcapng';
   framesWritten = 0;
   bytesWritten = 0;
-  protected declare out: Uint8Array;
-  protected declare dv: DataView;
+  declare protected out: Uint8Array;
+  declare protected dv: DataView;
   /** A view of out's whole ArrayBuffer and out's offset in it (for copyWithin from a shared buffer). */
-  protected declare whole: Uint8Array;
+  declare protected whole: Uint8Array;
   protected outBase = 0;
+  /** The arena's copy function when `out` lies in a capture arena (arena.ts), else null. */
+  private arenaCopy: ArenaCopy | null = null;
   /**
    * The last source buffer copied from, its ArrayBuffer and offset, and
    * whether it shares out's ArrayBuffer — one cache per part (`write` and the
@@ -167,6 +172,7 @@ abstract class BatchWriter implements CaptureWriter {
     this.dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
     this.whole = new Uint8Array(this.out.buffer);
     this.outBase = this.out.byteOffset;
+    this.arenaCopy = arenaCopier(this.out.buffer);
     this.limit = this.out.length;
     try {
       this.fd = openSync(file, 'w');
@@ -216,6 +222,7 @@ abstract class BatchWriter implements CaptureWriter {
       this.dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
       this.whole = this.out;
       this.outBase = 0;
+      this.arenaCopy = null;
       this.limit = n;
       this.src = null;
       this.src1 = null;
@@ -261,7 +268,9 @@ abstract class BatchWriter implements CaptureWriter {
     if (buf !== this.src) this.learnSource(buf);
     if (this.srcShared) {
       const from = this.srcBase + off;
-      copyWithin.call(this.whole, this.outBase + p, from, from + len);
+      const copy = this.arenaCopy;
+      if (copy !== null) copy(this.outBase + p, from, len);
+      else copyWithin.call(this.whole, this.outBase + p, from, from + len);
     } else if (len <= SMALL_COPY) smallCopy(buf, off, len, this.out, p);
     else this.out.set(new Uint8Array(this.srcBuffer, this.srcBase + off, len), p);
   }
@@ -276,7 +285,9 @@ abstract class BatchWriter implements CaptureWriter {
     }
     if (this.src1Shared) {
       const from = this.src1Base + off;
-      copyWithin.call(this.whole, this.outBase + p, from, from + len);
+      const copy = this.arenaCopy;
+      if (copy !== null) copy(this.outBase + p, from, len);
+      else copyWithin.call(this.whole, this.outBase + p, from, from + len);
     } else if (len <= SMALL_COPY) smallCopy(buf, off, len, this.out, p);
     else this.out.set(new Uint8Array(this.src1Buffer, this.src1Base + off, len), p);
   }

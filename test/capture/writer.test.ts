@@ -43,6 +43,16 @@ const frameArb = (ifaces: number) =>
     nsec: fc.integer({ min: 0, max: 999999999 }),
   });
 
+/** sharedCaptureBuffers' layout carved from an ordinary Uint8Array (no WebAssembly copy function). */
+function plainShared(read: number, write: number, extra: number) {
+  const arena = new Uint8Array(read + write + extra);
+  return {
+    read: arena.subarray(0, read),
+    write: arena.subarray(read, read + write),
+    extra: arena.subarray(read + write),
+  };
+}
+
 function toIn(r: { iface: number; bytes: Uint8Array; extra: number; sec: number; nsec: number }): In {
   return { iface: r.iface, bytes: r.bytes, origLen: r.bytes.length + r.extra, sec: r.sec, nsec: r.nsec };
 }
@@ -309,9 +319,11 @@ describe('capture writer', () => {
   it('copies frames between views of one ArrayBuffer (shared reader/writer buffers) exactly as from separate buffers', () => {
     for (const src of ['le-us.pcap', 'multi-section.pcapng', 'be-two-ifaces.pcapng']) {
       const outs: Buffer[] = [];
-      for (const shared of [false, true]) {
-        // small buffers: many refills and flushes, frames at every alignment
-        const s = sharedCaptureBuffers(4096, 2048, 2000);
+      for (const mode of ['separate', 'arena', 'plain'] as const) {
+        const shared = mode !== 'separate';
+        // small buffers: many refills and flushes, frames at every alignment; 'arena' copies
+        // through the arena's WebAssembly copy, 'plain' (one ordinary ArrayBuffer) with copyWithin
+        const s = mode === 'plain' ? plainShared(4096, 2048, 2000) : sharedCaptureBuffers(4096, 2048, 2000);
         const r = openCapture(path.join(FIXTURES, src), shared ? { buffer: s.read } : { bufferSize: 4096 });
         const out = file('.pcapng');
         const w = createPcapngWriter(
@@ -334,7 +346,8 @@ describe('capture writer', () => {
         w.close();
         outs.push(readFileSync(out));
       }
-      expect(outs[1].equals(outs[0]), src).to.equal(true);
+      expect(outs[1].equals(outs[0]), `${src}: arena`).to.equal(true);
+      expect(outs[2].equals(outs[0]), `${src}: plain ArrayBuffer`).to.equal(true);
     }
   });
 
