@@ -4,7 +4,10 @@
  * and `if_tsresol` = 9, i.e. nanosecond timestamps, then EPBs).
  *
  * Records are assembled in a 1 MiB buffer written with one `fs.writeSync`
- * when full (and by `flush`/`close`). Measured by bench/suites/capture.ts on
+ * when full (and by `flush`/`close`); a full buffer is written up to the
+ * last whole page (4 KiB) of the file and the rest, under a page, moved to
+ * the front, so that every write starts and ends on a page boundary (cheaper
+ * for the kernel, see FILE_PAGE). Measured by bench/suites/capture.ts on
  * the project's shared 2-core machine (Node 20, a 62 MiB pcap of 100k
  * mixed-size frames copied from the page cache): one writeSync per record ran
  * at 7.8-9.5% of the batched writer's speed, i.e. batching is 10-13x faster
@@ -35,7 +38,7 @@ import { CaptureWriteError } from './errors.js';
 import { LINKTYPE_ETHERNET } from './linktype.js';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US } from './pcap.js';
 import { PCAPNG_BYTE_ORDER_MAGIC, PCAPNG_EPB, PCAPNG_IDB, PCAPNG_SHB, IDB_OPT } from './pcapng.js';
-import { DEFAULT_READ_BUFFER, MAX_CAPLEN } from './source.js';
+import { DEFAULT_READ_BUFFER, FILE_PAGE, MAX_CAPLEN } from './source.js';
 import { TsConverter } from './timestamp.js';
 
 /** Size of the batch buffer. */
@@ -216,7 +219,10 @@ abstract class BatchWriter implements CaptureWriter {
       throw new RangeError(`frame length ${frameLen} out of range 0..${MAX_CAPLEN}`);
     }
     if (this.pos + n <= this.limit) return;
-    this.flush();
+    // write whole pages of the file only, keeping its last partial page for the next batch
+    const keep = this.bytesWritten % FILE_PAGE;
+    if (keep < this.pos && keep + n <= this.out.length) this.flushTo(this.pos - keep);
+    else this.flush();
     if (n > this.out.length) {
       this.out = new Uint8Array(n);
       this.dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
@@ -230,17 +236,24 @@ abstract class BatchWriter implements CaptureWriter {
   }
 
   flush(): void {
+    this.flushTo(this.pos);
+  }
+
+  /** Writes out `out[0 .. upto)` and moves the rest of the batch to the front. */
+  private flushTo(upto: number): void {
     if (this.failure) throw this.failure;
     let done = 0;
     try {
-      while (done < this.pos) done += writeSync(this.fd, this.out, done, this.pos - done);
+      while (done < upto) done += writeSync(this.fd, this.out, done, upto - done);
     } catch (e) {
       this.failure = new CaptureWriteError(this.file, e);
       this.limit = -1;
       this.closeQuietly();
       throw this.failure;
     }
-    this.pos = 0;
+    const rest = this.pos - upto;
+    if (rest > 0) copyWithin.call(this.out, 0, upto, this.pos);
+    this.pos = rest;
   }
 
   close(): void {

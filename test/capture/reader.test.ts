@@ -228,6 +228,40 @@ describe('capture reader', () => {
     expect(bytes).to.be.greaterThan(20 * 65536);
   });
 
+  it('reads in page-aligned chunks with the same frames, offsets and errors at any buffer size of a page or more', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 1600 }), { minLength: 1, maxLength: 300 }),
+        fc.integer({ min: 4096, max: 70000 }),
+        fc.integer({ min: 1, max: 5000 }),
+        (lens, bufferSize, cutBack) => {
+          const recs: PcapRec[] = lens.map((len, i) => ({
+            bytes: new Uint8Array(len).fill(i & 0xff),
+            origLen: len,
+            sec: i,
+            frac: i,
+          }));
+          const bytes = pcapFile(true, false, 65535, 1, recs).out();
+          const file = writeTo(dir, 'aligned.pcap', bytes);
+          const ref = readAll(file, { bufferSize: 1 << 20 });
+          expect(ref.error).to.equal(null);
+          expect(readAll(file, { bufferSize })).to.deep.equal(ref);
+          // cut short: every complete frame, then the same error at the same offset
+          const cut = writeTo(
+            dir,
+            'aligned-cut.pcap',
+            bytes.subarray(0, Math.max(24, bytes.length - cutBack)),
+          );
+          const a = readAll(cut, { bufferSize: 1 << 20 });
+          const b = readAll(cut, { bufferSize });
+          expect(b.frames).to.deep.equal(a.frames);
+          expect(String(b.error)).to.equal(String(a.error));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
   it('grows its buffer once for a record larger than the buffer', () => {
     const recs: PcapRec[] = [
       { bytes: new Uint8Array(100).fill(1), origLen: 100, sec: 1, frac: 0 },

@@ -194,6 +194,29 @@ describe('capture writer', () => {
     }
   });
 
+  it('writes whole pages of the file when its buffer fills, the same bytes as with one big buffer', () => {
+    fc.assert(
+      fc.property(
+        fc.array(frameArb(2), { maxLength: 60 }),
+        fc.integer({ min: 64, max: 9000 }),
+        (raw, bufferSize) => {
+          const frames = raw.map(toIn);
+          for (const ext of ['.pcap', '.pcapng']) {
+            const big = file(ext);
+            const small = file(ext);
+            writeAll(openOutput(big, ['a', 'b'], { bufferSize: 1 << 22 }), frames);
+            const w = openOutput(small, ['a', 'b'], { bufferSize });
+            writeAll(w, frames);
+            const bytes = readFileSync(small);
+            expect(bytes.equals(readFileSync(big)), `${ext}, ${bufferSize}-byte buffer`).to.equal(true);
+            expect(w.bytesWritten).to.equal(bytes.length);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('openOutput picks pcap for a .pcap name (any case) and pcapng otherwise; no names gives one unnamed interface', () => {
     const a = openOutput(file('.pcap'), ['x']);
     const b = openOutput(file('.PCAP'), ['x']);
