@@ -147,7 +147,7 @@ export const suite: BenchSuite = {
     // ---------------------------------------------------------------- read + write
     /**
      * Our reader into our writer; `shared`: both buffers in one ArrayBuffer
-     * (copyWithin, no allocation per frame), allocated once for all runs as
+     * (copied inside the arena, no allocation per frame), allocated once for all runs as
      * the bare loop's chunk is (a fresh 2 MiB arena per run cost ~10 ms of
      * allocation, page faults and GC, more than the copy itself).
      */
@@ -222,7 +222,7 @@ export const suite: BenchSuite = {
       met: cs.median / b.median >= 0.8,
       notes:
         `median ${rwShared.medianMs.toFixed(1)} ms, ${(frames / (rwShared.medianMs / 1000) / 1e6).toFixed(2)} M frames/s; ` +
-        'sharedCaptureBuffers(): frames copied with copyWithin; ' +
+        "sharedCaptureBuffers(): frames copied by the arena's WebAssembly memory.copy; " +
         `${(((rwShared.medianMs - bare.medianMs) * 1e6) / frames).toFixed(0)} ns/frame more than the bare loop, ` +
         'whose kernel copies ours makes too: the difference is parsing each record and copying its bytes once in user space',
     });
