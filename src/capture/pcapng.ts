@@ -80,7 +80,63 @@ export class PcapngReader extends ChunkedReader {
     this.scanToPacket();
   }
 
+  /**
+   * The common case inline: an Enhanced Packet Block wholly buffered whose
+   * framing, interface, link type and captured length all pass. It accepts
+   * exactly what `nextSlow` accepts for such a block and sets the same
+   * fields; anything else (other blocks, refills, the end, every error) goes
+   * to `nextSlow`, which checks everything again from the start.
+   */
   next(): boolean {
+    const p = this.pos;
+    const avail = this.end - p;
+    if (avail >= 32 && this.section >= 0) {
+      const dv = this.dv;
+      const le = this.le;
+      const len = dv.getUint32(p + 4, le);
+      if (
+        dv.getUint32(p, le) === PCAPNG_EPB &&
+        len >= 32 &&
+        len <= avail &&
+        (len & 3) === 0 &&
+        len <= PCAPNG_MAX_BLOCK &&
+        dv.getUint32(p + len - 4, le) === len
+      ) {
+        const id = dv.getUint32(p + EPB_F.IFACE, le);
+        const capLen = dv.getUint32(p + EPB_F.CAPLEN, le);
+        const interfaces = this.interfaces;
+        if (id < interfaces.length) {
+          const iface = interfaces[id];
+          const snapLen = iface.snapLen;
+          if (
+            (iface.linkType === LINKTYPE_ETHERNET || this.anyLinkType) &&
+            capLen <= MAX_CAPLEN &&
+            (snapLen === 0 || capLen <= snapLen) &&
+            capLen <= len - EPB_F.DATA - 4
+          ) {
+            this.origLen = dv.getUint32(p + EPB_F.ORIGLEN, le);
+            const tsc = this.tsc;
+            tsc.convert(dv.getUint32(p + EPB_F.TS_HI, le), dv.getUint32(p + EPB_F.TS_LO, le), iface.tsResol);
+            this.tsSec = tsc.sec + iface.tsOffsetSec;
+            this.tsNsec = tsc.nsec;
+            this.capLen = capLen;
+            this.off = p + EPB_F.DATA;
+            this.ifaceId = id;
+            this.ifaceIndex = iface.index;
+            this.linkType = iface.linkType;
+            this.recordOffset = this.base + p;
+            this.pos = p + len;
+            this.frameNo++;
+            return true;
+          }
+        }
+      }
+    }
+    return this.nextSlow();
+  }
+
+  /** `next` for everything but a plain, valid, buffered EPB: other blocks, refills, the end, errors. */
+  private nextSlow(): boolean {
     const type = this.scanToPacket();
     if (type === 0) return false;
     const p = this.pos;
