@@ -23,8 +23,8 @@
  */
 import type { Dest, Service } from '../service.js';
 import { SvcFlag } from '../service.js';
-import { fls, foldAddr, foldIpAddr, gcd, modU32 } from './common.js';
-import { HsipKey, hsiphashU32 } from './hsiphash.js';
+import { fls, foldAddr, foldIpAddr, gcd, modU32Recip } from './common.js';
+import { HsipKey, hsiphashU32, hsiphashU32Keyed } from './hsiphash.js';
 import type { SchedEnv, SchedFlow, SchedTrace, Scheduler } from './scheduler.js';
 import { hasPorts } from './sh.js';
 
@@ -45,6 +45,12 @@ export const MH_KEY2 = HsipKey.fromWords32(2654446892, 2654446892);
 export function mhHash(addrFold: number, port: number, key: HsipKey, offset: number): number {
   return hsiphashU32((offset + port + addrFold) >>> 0, key);
 }
+
+/**
+ * hsiphash(&v, 4, k1) as a signed int32, specialised to k1 (the only key of
+ * the lookup); made once here so that it stays the only closure of its kind.
+ */
+const mhHashK1 = hsiphashU32Keyed(MH_KEY1);
 
 class MhState {
   readonly size: number;
@@ -69,13 +75,15 @@ export class MaglevHashing implements Scheduler {
    * Memo of the lookup entry `hsiphash(v, k1) % M` by its input v (port +
    * address): a pure function of v for this table size and the fixed key, so
    * remembering recent results changes no decision; it spares the SipHash
-   * rounds for returning clients. memoKey holds v (0: empty, so v = 0 is
-   * simply never remembered), memoEntry the entry. Allocated on first use.
+   * rounds for returning clients. Pairs of int32 (v, entry) side by side, so
+   * that a lookup touches one cache line; v = 0 marks an empty pair (so v = 0
+   * is simply never remembered). Allocated on first use.
    */
-  private memoKey = new Uint32Array(0);
-  private memoEntry = new Int32Array(0);
+  private memo = new Int32Array(0);
   /** Table size M. */
   readonly size: number;
+  /** 1 / M, for the lookup's modulo (modU32Recip). */
+  private readonly invSize: number;
   /** IP_VS_MH_TAB_BITS: bits kept of the largest weight/gcd. */
   readonly tabBits: number;
 
@@ -84,6 +92,7 @@ export class MaglevHashing implements Scheduler {
     if (!Number.isInteger(tabIndex) || tabIndex < 8 || tabIndex > 17)
       throw new RangeError(`mh table index must be 8..17 (CONFIG_IP_VS_MH_TAB_INDEX), got ${tabIndex}`);
     this.size = MH_PRIMES[tabIndex - 8];
+    this.invSize = 1 / this.size;
     this.tabBits = Math.trunc(tabIndex / 2);
   }
 
@@ -177,17 +186,15 @@ export class MaglevHashing implements Scheduler {
     }
   }
 
-  /** The lookup entry hsiphash(v, k1) % M, through the memo. */
+  /** The lookup entry hsiphash(v, k1) % M, through the memo; `v` as int32. */
   private lookupEntry(v: number): number {
-    if (this.memoKey.length === 0) {
-      this.memoKey = new Uint32Array(MEMO_SIZE);
-      this.memoEntry = new Int32Array(MEMO_SIZE);
-    }
-    const i = Math.imul(v, 0x9e3779b1) >>> (32 - MEMO_BITS);
-    if (this.memoKey[i] === v && v !== 0) return this.memoEntry[i];
-    const e = modU32(hsiphashU32(v, MH_KEY1), this.size);
-    this.memoKey[i] = v;
-    this.memoEntry[i] = e;
+    let memo = this.memo;
+    if (memo.length === 0) memo = this.memo = new Int32Array(2 * MEMO_SIZE);
+    const i = (Math.imul(v, 0x9e3779b1) >>> (32 - MEMO_BITS)) << 1;
+    if (memo[i] === v && v !== 0) return memo[i + 1];
+    const e = modU32Recip(mhHashK1(v) >>> 0, this.size, this.invSize);
+    memo[i] = v;
+    memo[i + 1] = e;
     return e;
   }
 
@@ -198,7 +205,7 @@ export class MaglevHashing implements Scheduler {
     const addr = foldAddr(svc.af, flow.inverse ? flow.daddr : flow.saddr);
     let port = 0;
     if ((svc.flags & MH_PORT) !== 0 && hasPorts(flow.protocol)) port = flow.inverse ? flow.dport : flow.sport;
-    const h = this.lookupEntry((port + addr) >>> 0);
+    const h = this.lookupEntry((port + addr) | 0);
     const d = st.lookup[h];
     if (trace !== null)
       trace.note(`mh: hash of ${port ? 'address + port' : 'address'} -> entry ${h} of ${M}`);
@@ -214,7 +221,7 @@ export class MaglevHashing implements Scheduler {
     if (trace !== null) trace.consider(d, 'entry owner quiesced or overloaded: falling back');
     for (let k = 0; k < M; k++) {
       const roffset = (k + h) % M;
-      const e = modU32(mhHash(addr, port, MH_KEY1, roffset), M);
+      const e = modU32Recip(mhHashK1((roffset + port + addr) | 0) >>> 0, M, this.invSize);
       const f = st.lookup[e];
       if (f === null) break;
       if (f.weight > 0 && !f.overloaded) {

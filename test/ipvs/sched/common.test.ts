@@ -1,6 +1,14 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { cmpProducts, fls, foldAddr, gcd, hash32, modU32 } from '../../../src/ipvs/sched/common.js';
+import {
+  cmpProducts,
+  fls,
+  foldAddr,
+  gcd,
+  hash32,
+  modU32,
+  modU32Recip,
+} from '../../../src/ipvs/sched/common.js';
 
 describe('sched/common', () => {
   it('cmpProducts compares a*b with c*d exactly, also beyond 2^53', () => {
@@ -45,6 +53,33 @@ describe('sched/common', () => {
     );
     expect(modU32(0xffffffff, 4093)).to.equal(0xffffffff % 4093);
     expect(modU32(0xfffffffe, 0x7fffffff)).to.equal(0);
+  });
+
+  it('modU32Recip is the exact remainder for unsigned 32-bit values and any modulus', () => {
+    const check = (x: number, m: number) => modU32Recip(x, m, 1 / m) === x % m;
+    fc.assert(fc.property(fc.nat(0xffffffff), fc.integer({ min: 1, max: 2 ** 32 }), check), {
+      numRuns: 3000,
+    });
+    // next to multiples of m, where the quotient from the reciprocal can be off by one
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 32 }),
+        fc.nat(0xffffffff),
+        fc.integer({ min: -2, max: 2 }),
+        (m, k, d) => {
+          const x = Math.floor(k / m) * m + d;
+          return x < 0 || x > 0xffffffff || check(x, m);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    fc.assert(
+      fc.property(fc.nat(0xffffffff), fc.maxSafeNat(), (x, m) => m === 0 || check(x, m)),
+      { numRuns: 1000 },
+    );
+    for (const m of [1, 2, 3, 251, 4093, 131071, 0x7fffffff, 0xffffffff, 2 ** 32, 2 ** 32 + 1, 2 ** 53 - 1])
+      for (const x of [0, 1, m - 1, m, m + 1, 0xffffffff, 0xfffffffe, Math.floor(0xffffffff / m) * m])
+        if (x <= 0xffffffff) expect(modU32Recip(x, m, 1 / m), `${x} mod ${m}`).to.equal(x % m);
   });
 
   it('gcd and fls behave as the kernel helpers', () => {

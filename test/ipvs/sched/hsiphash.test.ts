@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { HsipKey, hsiphashU32, sipHash } from '../../../src/ipvs/sched/hsiphash.js';
+import { HsipKey, hsiphashU32, hsiphashU32Keyed, sipHash } from '../../../src/ipvs/sched/hsiphash.js';
 import { MH_KEY1, MH_KEY2 } from '../../../src/ipvs/sched/mh.js';
 
 const KEY = Uint8Array.from({ length: 16 }, (_, i) => i);
@@ -44,6 +44,40 @@ describe('sched/hsiphash', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('hsiphashU32Keyed(key) equals hsiphashU32 for any u32 (signed or unsigned) and any key', () => {
+    const u32 = fc.nat(0xffffffff);
+    fc.assert(
+      fc.property(u32, u32, u32, u32, fc.array(u32, { minLength: 1, maxLength: 20 }), (a, b, c, d, vs) => {
+        const key = new HsipKey(a, b, c, d);
+        const h = hsiphashU32Keyed(key);
+        return vs.every((v) => {
+          const ref = hsiphashU32(v, key);
+          return h(v) === (ref | 0) && h(v | 0) === (ref | 0);
+        });
+      }),
+      { numRuns: 1000 },
+    );
+    // the kernel self-test vector (message 00 01 02 03), and carries out of every low half
+    expect(
+      hsiphashU32Keyed(new HsipKey(0x07060504, 0x03020100, 0x0f0e0d0c, 0x0b0a0908))(0x03020100) >>> 0,
+    ).to.equal(0x88d38328);
+    const ones = new HsipKey(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff);
+    for (const v of [0, 1, 0x7fffffff, 0x80000000, 0xffffffff])
+      expect(hsiphashU32Keyed(ones)(v) >>> 0).to.equal(hsiphashU32(v, ones));
+  });
+
+  it('hsiphashU32Keyed with the mh keys equals hsiphashU32 on many inputs', () => {
+    const h1 = hsiphashU32Keyed(MH_KEY1);
+    const h2 = hsiphashU32Keyed(MH_KEY2);
+    fc.assert(
+      fc.property(
+        fc.nat(0xffffffff),
+        (v) => h1(v) >>> 0 === hsiphashU32(v, MH_KEY1) && h2(v) >>> 0 === hsiphashU32(v, MH_KEY2),
+      ),
+      { numRuns: 5000 },
     );
   });
 
