@@ -345,6 +345,12 @@ export class MaxTree {
 export class Fenwick {
   cap = 0;
   tree = new Float64Array(1);
+  /**
+   * The same tree as int32, for lowerBound2's branch-free descent; its
+   * entries (partial sums, at most the total) are exact while the total is
+   * below 2^31, the only time it is read.
+   */
+  tree32 = new Int32Array(1);
   vals = new Float64Array(0);
   total = 0;
   private topBit = 0;
@@ -353,6 +359,7 @@ export class Fenwick {
     this.cap = cap;
     this.vals = new Float64Array(cap);
     this.tree = new Float64Array(cap + 1);
+    this.tree32 = new Int32Array(cap + 1);
     this.total = 0;
     this.topBit = 1;
     while (this.topBit * 2 <= cap) this.topBit *= 2;
@@ -367,7 +374,10 @@ export class Fenwick {
   private add(slot: number, d: number): void {
     this.vals[slot] += d;
     this.total += d;
-    for (let i = slot + 1; i <= this.cap; i += i & -i) this.tree[i] += d;
+    for (let i = slot + 1; i <= this.cap; i += i & -i) {
+      this.tree[i] += d;
+      this.tree32[i] = this.tree[i];
+    }
   }
 
   /** Smallest slot whose prefix sum (inclusive) is >= target (1 <= target <= total); -1 if none. */
@@ -394,10 +404,42 @@ export class Fenwick {
    * lowerBound for two targets at once (both within 1..total): the two
    * descents are interleaved so their memory accesses overlap. Returns the
    * first slot; the second is left in `second`.
+   *
+   * When cap is a power of two (always so for DestSlots) and the total is
+   * below 2^31, the descents run on the int32 copy of the tree without
+   * branches: each level's "go right" becomes a mask, the sign of
+   * `tree[p + step] - rem`, that selects the step and the subtracted sum.
+   * Each such comparison is a coin flip for the branch predictor, so as
+   * branches they cost a misprediction every other level, the bulk of the
+   * search; and in int32 the chain from one level's load to the next level's
+   * address is a few single-cycle operations. With a power-of-two cap the
+   * first level (the probe at cap, the total, which no target in range
+   * exceeds) never moves a descent and is skipped, and every later probe
+   * p + step stays within 1..cap.
    */
   lowerBound2(t1: number, t2: number): number {
-    const tree = this.tree;
     const cap = this.cap;
+    if (this.topBit === cap && this.total <= 0x7fffffff) {
+      const tree = this.tree32;
+      let p1 = 0;
+      let p2 = 0;
+      let r1 = t1 | 0;
+      let r2 = t2 | 0;
+      for (let step = cap >> 1; step > 0; step >>= 1) {
+        const v1 = tree[p1 + step];
+        const v2 = tree[p2 + step];
+        // -1 when the partial sum is below what remains (go right), else 0
+        const m1 = (v1 - r1) >> 31;
+        const m2 = (v2 - r2) >> 31;
+        p1 += step & m1;
+        r1 -= v1 & m1;
+        p2 += step & m2;
+        r2 -= v2 & m2;
+      }
+      this.second = p2;
+      return p1;
+    }
+    const tree = this.tree;
     let p1 = 0;
     let p2 = 0;
     let r1 = t1;

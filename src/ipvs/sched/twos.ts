@@ -12,7 +12,7 @@
  * kernel's linear walk.
  */
 import type { Dest, Service } from '../service.js';
-import { destLabel, modU32 } from './common.js';
+import { destLabel, modU32Recip } from './common.js';
 import { DestSlots, Fenwick } from './dest_index.js';
 import type { SchedEnv, SchedFlow, SchedTrace, Scheduler } from './scheduler.js';
 
@@ -20,6 +20,9 @@ class TwosState {
   readonly slots = new DestSlots();
   readonly fen = new Fenwick();
   readonly env: SchedEnv;
+  /** The modulus of the last draws (total weight + 1) and its reciprocal, for modU32Recip. */
+  mod = 1;
+  inv = 1;
 
   constructor(env: SchedEnv) {
     this.env = env;
@@ -40,6 +43,25 @@ function weightOf(d: Dest | null): number {
 /** ip_vs_dest_conn_overhead() as the kernel's int. */
 function overheadInt(d: Dest): number {
   return d.overhead | 0;
+}
+
+/**
+ * The trace of one pick, kept out of schedule() so that the hot path stays
+ * small enough for the compiler to inline it together with the draws.
+ */
+function explain(
+  trace: SchedTrace,
+  total: number,
+  r1: number,
+  r2: number,
+  d1: Dest,
+  d2: Dest,
+  take2: boolean,
+): void {
+  trace.note(`twos: total weight ${total}, draws ${r1} and ${r2}`);
+  trace.consider(d1, `first choice: overhead ${d1.overhead} / weight ${d1.weight | 0}`);
+  trace.consider(d2, `second choice: overhead ${d2.overhead} / weight ${d2.weight | 0}`);
+  trace.note(`twos: picked ${destLabel(take2 ? d2 : d1)}`);
 }
 
 export class PowerOfTwoChoices implements Scheduler {
@@ -90,8 +112,12 @@ export class PowerOfTwoChoices implements Scheduler {
       return null;
     }
     const mod = total + 1;
-    const r1 = modU32(st.env.random32() >>> 0, mod);
-    const r2 = modU32(st.env.random32() >>> 0, mod);
+    if (mod !== st.mod) {
+      st.mod = mod;
+      st.inv = 1 / mod;
+    }
+    const r1 = modU32Recip(st.env.random32() >>> 0, mod, st.inv);
+    const r2 = modU32Recip(st.env.random32() >>> 0, mod, st.inv);
     const fen = st.fen;
     const s1 = fen.lowerBound2(r1 > 0 ? r1 : 1, r2 > 0 ? r2 : 1);
     const d1 = st.slots.dests[s1] as Dest;
@@ -99,12 +125,7 @@ export class PowerOfTwoChoices implements Scheduler {
     const w1 = d1.weight | 0;
     const w2 = d2.weight | 0;
     const take2 = Math.imul(w2, overheadInt(d1)) > Math.imul(w1, overheadInt(d2));
-    if (trace !== null) {
-      trace.note(`twos: total weight ${total}, draws ${r1} and ${r2}`);
-      trace.consider(d1, `first choice: overhead ${d1.overhead} / weight ${w1}`);
-      trace.consider(d2, `second choice: overhead ${d2.overhead} / weight ${w2}`);
-      trace.note(`twos: picked ${destLabel(take2 ? d2 : d1)}`);
-    }
+    if (trace !== null) explain(trace, total, r1, r2, d1, d2, take2);
     return take2 ? d2 : d1;
   }
 }
