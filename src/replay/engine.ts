@@ -23,6 +23,7 @@ import { Fate, FATE_NAMES, Reason, REASON_NAMES, REASON_COUNT } from '../ipvs/ve
 import { WIRE_REASON_NAMES } from '../wire/reasons.js';
 import { openCapture, DEFAULT_READ_BUFFER, type CaptureReader } from '../capture/reader.js';
 import { CaptureFormatError, CaptureReadError, CaptureWriteError } from '../capture/errors.js';
+import { captureArena } from '../capture/arena.js';
 import { openOutput, createPcapWriter, DEFAULT_WRITE_BUFFER, type CaptureWriter } from '../capture/writer.js';
 import {
   parseSetup,
@@ -268,11 +269,11 @@ export class Replay {
         this.linkMacHi[l.index] = Math.floor(l.mac / 2 ** 32);
         this.linkMacLo[l.index] = (l.mac % 2 ** 32) | 0;
       }
-    // one ArrayBuffer for every reader's and writer's buffer: frames are copied from the input
-    // buffers to the output batches with copyWithin (capture/writer.ts, sharedCaptureBuffers)
+    // one arena for every reader's and writer's buffer: frames are copied from the input
+    // buffers to the output batches by the arena's own copy (capture/arena.ts)
     const nIn = this.cfg.inputs.length;
     const nOut = this.cfg.sink ? 0 : this.cfg.outDir ? links.length : this.cfg.outFile ? 1 : 0;
-    const arena = new Uint8Array(nIn * DEFAULT_READ_BUFFER + nOut * DEFAULT_WRITE_BUFFER);
+    const arena = captureArena(nIn * DEFAULT_READ_BUFFER + nOut * DEFAULT_WRITE_BUFFER);
     const readBuf = (i: number): Uint8Array =>
       arena.subarray(i * DEFAULT_READ_BUFFER, (i + 1) * DEFAULT_READ_BUFFER);
     const writeBuf = (i: number): Uint8Array => {
