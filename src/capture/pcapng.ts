@@ -115,18 +115,8 @@ export class PcapngReader extends ChunkedReader {
             capLen <= len - EPB_F.DATA - 4
           ) {
             this.origLen = dv.getUint32(p + EPB_F.ORIGLEN, le);
-            const tsc = this.tsc;
-            tsc.convert(dv.getUint32(p + EPB_F.TS_HI, le), dv.getUint32(p + EPB_F.TS_LO, le), iface.tsResol);
-            this.tsSec = tsc.sec + iface.tsOffsetSec;
-            this.tsNsec = tsc.nsec;
-            this.capLen = capLen;
-            this.off = p + EPB_F.DATA;
-            this.ifaceId = id;
-            this.ifaceIndex = iface.index;
-            this.linkType = iface.linkType;
-            this.recordOffset = this.base + p;
-            this.pos = p + len;
-            this.frameNo++;
+            this.epbTime(p, iface);
+            this.take(p, len, EPB_F.DATA, capLen, id, iface);
             return true;
           }
         }
@@ -180,11 +170,31 @@ export class PcapngReader extends ChunkedReader {
         this.badCapLen(p, capLen, iface);
       if (capLen > room) this.fail(p, `captured length ${capLen} does not fit in the block (length ${len})`);
       this.origLen = dv.getUint32(p + EPB_F.ORIGLEN, le);
-      const tsc = this.tsc;
-      tsc.convert(dv.getUint32(p + EPB_F.TS_HI, le), dv.getUint32(p + EPB_F.TS_LO, le), iface.tsResol);
-      this.tsSec = tsc.sec + iface.tsOffsetSec;
-      this.tsNsec = tsc.nsec;
+      this.epbTime(p, iface);
     }
+    this.take(p, len, dataOff, capLen, id, iface);
+    return true;
+  }
+
+  /** The timestamp of the EPB / OPB at `p` (both keep it at the same offsets). */
+  private epbTime(p: number, iface: CaptureInterface): void {
+    const dv = this.dv;
+    const le = this.le;
+    const tsc = this.tsc;
+    tsc.convert(dv.getUint32(p + EPB_F.TS_HI, le), dv.getUint32(p + EPB_F.TS_LO, le), iface.tsResol);
+    this.tsSec = tsc.sec + iface.tsOffsetSec;
+    this.tsNsec = tsc.nsec;
+  }
+
+  /** Delivers the packet block of `len` bytes at `p` (data at p + dataOff) and moves past it. */
+  private take(
+    p: number,
+    len: number,
+    dataOff: number,
+    capLen: number,
+    id: number,
+    iface: CaptureInterface,
+  ): void {
     this.capLen = capLen;
     this.off = p + dataOff;
     this.ifaceId = id;
@@ -193,7 +203,6 @@ export class PcapngReader extends ChunkedReader {
     this.recordOffset = this.base + p;
     this.pos = p + len;
     this.frameNo++;
-    return true;
   }
 
   /**
