@@ -95,23 +95,12 @@ export function destLabel(d: { af: number; addr: { toString(): string }; port: n
 }
 
 /**
- * x mod m for integers 0 <= x < 2^53 and 0 < m < 2^53, without the `%`
- * operator: on values beyond int32 (hashes and random numbers are unsigned
- * 32-bit) V8 computes `%` with a slow floating-point remainder call. The
- * quotient from one division may be off by one; the result is corrected.
- */
-export function modU32(x: number, m: number): number {
-  let r = x - Math.floor(x / m) * m;
-  if (r < 0) r += m;
-  else if (r >= m) r -= m;
-  return r;
-}
-
-/**
- * x mod m as modU32, for 0 <= x < 2^32 and 1 <= m < 2^53, with the quotient
- * taken from a multiplication by `inv` = 1 / m (computed once by the caller
- * for a modulus used again and again) instead of a division, which has
- * several times the latency. The rounded product is within 2^-20 of x / m,
+ * x mod m for integers 0 <= x < 2^32 and 1 <= m < 2^53, without the `%`
+ * operator (on values beyond int32, as unsigned hashes and random numbers
+ * are, V8 computes `%` with a slow floating-point remainder call), and with
+ * the quotient taken from a multiplication by `inv` = 1 / m (computed once by
+ * the caller for a modulus used again and again) instead of a division,
+ * which has several times the latency. The rounded product is within 2^-20 of x / m,
  * so its floor is the true quotient or off by one, corrected below.
  */
 export function modU32Recip(x: number, m: number, inv: number): number {
