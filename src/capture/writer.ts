@@ -21,9 +21,10 @@
  * `Uint8Array.set` over a new view, the one short-lived object per record:
  * every allocation-free JS alternative measured slower on Node 20 (a byte
  * loop 10-15x, a DataView 32-bit word loop 4x, for 60-1514-byte frames), and
- * `Buffer#copy` allocates the same view internally. Copying a capture unchanged (our reader into
- * this writer, bench/suites/capture.ts) runs at ~0.75-0.8x the speed of a
- * bare 1 MiB read/write loop with shared buffers (bench/RESULTS.md).
+ * `Buffer#copy` allocates the same view internally. Copying a capture
+ * unchanged (our reader into this writer, bench/suites/capture.ts) runs at
+ * ~0.75-0.8x the speed of a bare 1 MiB read/write loop with shared buffers
+ * (bench/RESULTS.md).
  *
  * Errors while creating or writing the file raise CaptureWriteError with a
  * one-line message naming the file and the cause (`cannot write capture
