@@ -1007,8 +1007,8 @@ export class ConnTable {
       !this.expiring
     )
       return 0;
-    // handed over in a field, not as an argument: V8 boxes a double argument
-    // where it computes it, which is on the fast path too
+    // handed over in a typed-array cell, not as an argument: V8 may box a
+    // double argument where it computes it, which is on the fast path too
     this.dueMs[0] = nowMs;
     return this.expireDue(onExpire);
   }
@@ -1070,8 +1070,7 @@ export class ConnTable {
     return best;
   }
 
-  /** Files an armed, unfiled entry: the heap when its slot has been reached, else the wheel. */
-  /** Files an armed entry by its expires[id]: on the heap when due by the current slot, else on the wheel. */
+  /** Files an armed, unfiled entry by its expires[id]: the heap when its slot has been reached, else the wheel. */
   private file(id: number): void {
     const s = Math.floor(this.expires[id] * this.invSlot);
     if (s <= this.cur) this.heapPush(id);
