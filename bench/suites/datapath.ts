@@ -106,7 +106,7 @@ const CHUNK = 1024 * 1024;
  * Bytes of JS heap `fn` allocates, estimated by V8's sampling heap profiler
  * (one sample per 4 KiB on average), counting objects already collected.
  */
-async function heapBytesAllocated(fn: () => Promise<unknown>): Promise<number> {
+export async function heapBytesAllocated(fn: () => Promise<unknown>): Promise<number> {
   const session = new Session();
   session.connect();
   try {
