@@ -4,7 +4,6 @@
  * path and a before/after view of every header field of the frames sent —
  * as text, or as one JSON object per event with --json (docs/explain.md).
  */
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { runExplain } from '../explain/explain.js';
 import { TextRenderer, wantColour } from '../explain/render.js';
@@ -13,7 +12,7 @@ import { SetupError } from '../control/setup.js';
 import { CaptureFormatError, CaptureReadError } from '../capture/errors.js';
 import { inputSpecs } from './cmd_replay.js';
 import { ReplayInputError } from '../replay/engine.js';
-import { CliError, Exit } from './errors.js';
+import { CliError, Exit, readSetupText } from './errors.js';
 
 export interface ExplainCliOptions {
   setup: string;
@@ -67,15 +66,7 @@ export async function runExplainCli(
     if (e instanceof SelectionError) throw new CliError(Exit.USAGE, e.message);
     throw e;
   }
-  let setupText: string;
-  try {
-    setupText = readFileSync(opts.setup, 'utf8');
-  } catch (e) {
-    throw new CliError(
-      Exit.SETUP,
-      `cannot read the set-up ${opts.setup}: ${(e as NodeJS.ErrnoException).code ?? e}`,
-    );
-  }
+  const setupText = readSetupText(opts.setup);
   // a reader that goes away (`| head`) ends the run quietly
   let closed = false;
   let stop: (() => void) | null = null;

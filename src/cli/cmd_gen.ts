@@ -3,7 +3,6 @@
  * the director's set-up and writes the frames that director would receive:
  * one capture (`-o`) or one pcap per director interface (`--out-dir`).
  */
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import {
   DEFAULT_GEN_OPTIONS,
@@ -15,7 +14,7 @@ import {
 import { Generator, type GenSummary } from '../gen/generator.js';
 import { SetupError } from '../control/setup.js';
 import { CaptureWriteError } from '../capture/errors.js';
-import { CliError, Exit } from './errors.js';
+import { CliError, Exit, readSetupText } from './errors.js';
 import { makeDirectory } from './cmd_replay.js';
 
 export interface GenCliOptions {
@@ -129,15 +128,7 @@ export function formatGenSummary(s: GenSummary): string {
 export function runGen(c: GenCliOptions): number {
   if (!c.output && !c.outDir) throw new CliError(Exit.USAGE, 'give an output: -o FILE or --out-dir DIR');
   if (c.output && c.outDir) throw new CliError(Exit.USAGE, '-o and --out-dir are mutually exclusive');
-  let setupText: string;
-  try {
-    setupText = readFileSync(c.setup, 'utf8');
-  } catch (e) {
-    throw new CliError(
-      Exit.SETUP,
-      `cannot read the set-up ${c.setup}: ${(e as NodeJS.ErrnoException).code ?? e}`,
-    );
-  }
+  const setupText = readSetupText(c.setup);
   let summary: GenSummary;
   if (c.outDir) makeDirectory(c.outDir); // [robust] a clear error (exit 5) when it cannot be created
   try {

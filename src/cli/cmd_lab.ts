@@ -3,13 +3,12 @@
  * client, a switch, the director, two real servers answering HTTP), printed
  * hop by hop as the guides draw it; optionally one capture per interface.
  */
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { runLab, type LabMode } from '../explain/lab/lab.js';
 import { labJson, labText, writeLabCaptures } from '../explain/lab/render.js';
 import { SetupError } from '../control/setup.js';
 import { CaptureWriteError } from '../capture/errors.js';
-import { CliError, Exit } from './errors.js';
+import { CliError, Exit, readSetupText } from './errors.js';
 import { ignoreEpipe } from './cmd_explain.js';
 import { makeDirectory } from './cmd_replay.js';
 
@@ -41,17 +40,7 @@ export function runLabCli(
 ): number {
   if (mode !== 'dr' && mode !== 'nat' && mode !== 'tun')
     throw new CliError(Exit.USAGE, `lab takes dr, nat or tun, got '${mode}'`);
-  let setupText: string | null = null;
-  if (opts.setup) {
-    try {
-      setupText = readFileSync(opts.setup, 'utf8');
-    } catch (e) {
-      throw new CliError(
-        Exit.SETUP,
-        `cannot read the set-up ${opts.setup}: ${(e as NodeJS.ErrnoException).code ?? e}`,
-      );
-    }
-  }
+  const setupText = opts.setup ? readSetupText(opts.setup) : null;
   let result;
   try {
     result = runLab({

@@ -2,7 +2,7 @@
  * `ipvs-sim replay`: a set-up and captures in, the frames the director sends
  * out, with a summary of what became of every input frame.
  */
-import { readFileSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
@@ -19,7 +19,7 @@ import {
   CaptureWriteError,
   describeFsError,
 } from '../capture/errors.js';
-import { CliError, Exit } from './errors.js';
+import { CliError, Exit, readSetupText } from './errors.js';
 
 export interface ReplayCliOptions {
   setup: string;
@@ -103,15 +103,7 @@ export async function runReplay(opts: ReplayCliOptions, bare: string[]): Promise
   if (specs.length === 0)
     throw new CliError(Exit.USAGE, 'no input capture: give CAPTURE or --in IFACE=CAPTURE');
   if (opts.outDir && opts.output) throw new CliError(Exit.USAGE, '--out-dir and -o are mutually exclusive');
-  let setupText: string;
-  try {
-    setupText = readFileSync(opts.setup, 'utf8');
-  } catch (e) {
-    throw new CliError(
-      Exit.SETUP,
-      `cannot read the set-up ${opts.setup}: ${(e as NodeJS.ErrnoException).code ?? e}`,
-    );
-  }
+  const setupText = readSetupText(opts.setup);
   const seed = parseIntOpt('--seed', opts.seed, 0);
   const maxConns = parseIntOpt('--max-conns', opts.maxConns, 0);
   const workers = parseIntOpt('--workers', opts.workers, 1);

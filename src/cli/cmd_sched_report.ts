@@ -6,13 +6,13 @@
  * the persistence hit rate (docs/sched-report.md). Text by default, `--json`
  * for tools, `--html FILE` for a self-contained page with the charts.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { inputSpecs } from './cmd_replay.js';
 import { genOptions, register as registerGen, type GenCliOptions } from './cmd_gen.js';
-import { CliError, Exit } from './errors.js';
+import { CliError, Exit, readSetupText } from './errors.js';
 import { Generator } from '../gen/generator.js';
 import { GenOptionError } from '../gen/options.js';
 import { splitWords, ShellSyntaxError } from '../control/shell.js';
@@ -151,15 +151,7 @@ export async function runSchedReport(opts: SchedReportCliOptions, bare: string[]
   }
   if (!opts.disruption && changes.length)
     throw new CliError(Exit.USAGE, '--no-disruption and --remove / --add are mutually exclusive');
-  let setupText: string;
-  try {
-    setupText = readFileSync(opts.setup, 'utf8');
-  } catch (e) {
-    throw new CliError(
-      Exit.SETUP,
-      `cannot read the set-up ${opts.setup}: ${(e as NodeJS.ErrnoException).code ?? e}`,
-    );
-  }
+  const setupText = readSetupText(opts.setup);
   const showProgress = opts.progress ?? (process.stderr.isTTY === true && !process.env.CI);
   const warn = (m: string): void => {
     process.stderr.write(`ipvs-sim: warning: ${m}\n`);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * Exit statuses of the `ipvs-sim` command (documented in docs/cli.md) and the
  * error type a subcommand throws to end with one of them and a plain message
@@ -27,5 +29,17 @@ export class CliError extends Error {
   constructor(status: number, message: string) {
     super(message);
     this.status = status;
+  }
+}
+
+/** The text of a set-up file; one that cannot be read ends the command with Exit.SETUP naming the file and the cause. */
+export function readSetupText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CliError(
+      Exit.SETUP,
+      `cannot read the set-up ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+    );
   }
 }
