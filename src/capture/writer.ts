@@ -280,13 +280,17 @@ abstract class BatchWriter implements CaptureWriter {
    */
   protected copyIn(buf: Uint8Array, off: number, len: number, p: number): void {
     if (buf !== this.src) this.learnSource(buf);
-    if (this.srcShared) {
-      const from = this.srcBase + off;
-      const copy = this.arenaCopy;
-      if (copy !== null) copy(this.outBase + p, from, len);
-      else copyWithin.call(this.whole, this.outBase + p, from, from + len);
-    } else if (len <= SMALL_COPY) smallCopy(buf, off, len, this.out, p);
-    else this.out.set(new Uint8Array(this.srcBuffer, this.srcBase + off, len), p);
+    copyBytes(
+      this.whole,
+      this.arenaCopy,
+      this.outBase + p,
+      buf,
+      off,
+      len,
+      this.srcShared,
+      this.srcBuffer,
+      this.srcBase,
+    );
   }
 
   /** copyIn for the second part of `writeParts` (its own source cache). */
@@ -297,13 +301,17 @@ abstract class BatchWriter implements CaptureWriter {
       this.src1Base = buf.byteOffset;
       this.src1Shared = buf.buffer === this.whole.buffer;
     }
-    if (this.src1Shared) {
-      const from = this.src1Base + off;
-      const copy = this.arenaCopy;
-      if (copy !== null) copy(this.outBase + p, from, len);
-      else copyWithin.call(this.whole, this.outBase + p, from, from + len);
-    } else if (len <= SMALL_COPY) smallCopy(buf, off, len, this.out, p);
-    else this.out.set(new Uint8Array(this.src1Buffer, this.src1Base + off, len), p);
+    copyBytes(
+      this.whole,
+      this.arenaCopy,
+      this.outBase + p,
+      buf,
+      off,
+      len,
+      this.src1Shared,
+      this.src1Buffer,
+      this.src1Base,
+    );
   }
 
   private learnSource(buf: Uint8Array): void {
@@ -552,6 +560,34 @@ const copyWithin = Uint8Array.prototype.copyWithin;
 
 function smallCopy(src: Uint8Array, off: number, len: number, dst: Uint8Array, p: number): void {
   for (let i = 0; i < len; i++) dst[p + i] = src[off + i];
+}
+
+/**
+ * Copies `src[off .. off + len)` to `whole[dst ..)` without allocating where
+ * it can: `shared` says src lies in whole's ArrayBuffer (`srcBase` is its
+ * offset there), then `copy` (the arena's, arena.ts) or copyWithin moves the
+ * bytes; otherwise a small part goes byte by byte and a larger one through a
+ * view of `srcBuffer`. The writers' and the sharded replay's FrameBatcher's
+ * one way of copying a frame; they cache `shared`, `srcBuffer` and `srcBase`
+ * per source (the getters are calls into V8's runtime, too slow per frame).
+ */
+export function copyBytes(
+  whole: Uint8Array,
+  copy: ArenaCopy | null,
+  dst: number,
+  src: Uint8Array,
+  off: number,
+  len: number,
+  shared: boolean,
+  srcBuffer: ArrayBufferLike,
+  srcBase: number,
+): void {
+  if (shared) {
+    const from = srcBase + off;
+    if (copy !== null) copy(dst, from, len);
+    else copyWithin.call(whole, dst, from, from + len);
+  } else if (len <= SMALL_COPY) smallCopy(src, off, len, whole, dst);
+  else whole.set(new Uint8Array(srcBuffer, srcBase + off, len), dst);
 }
 
 function pad4(n: number): number {

@@ -78,6 +78,13 @@ export interface ReplayConfig {
    */
   writer?: CaptureWriter | null;
   /**
+   * Storage for the input buffers (and the output batches) instead of a new
+   * arena: at least 512 KiB per input plus 1 MiB per output file. A sharded
+   * replay's worker reads into its part of the arena it shares with its
+   * `writer`, so frames reach the writer without allocating.
+   */
+  arena?: Uint8Array | null;
+  /**
    * Shards a replay across workers (src/replay/workers.ts): what this
    * director does with each input frame — FrameRole.RECEIVE it (the
    * default), SKIP it (another worker's: its simulated time still passes,
@@ -273,7 +280,10 @@ export class Replay {
     // buffers to the output batches by the arena's own copy (capture/arena.ts)
     const nIn = this.cfg.inputs.length;
     const nOut = this.cfg.sink ? 0 : this.cfg.outDir ? links.length : this.cfg.outFile ? 1 : 0;
-    const arena = captureArena(nIn * DEFAULT_READ_BUFFER + nOut * DEFAULT_WRITE_BUFFER);
+    const need = nIn * DEFAULT_READ_BUFFER + nOut * DEFAULT_WRITE_BUFFER;
+    const arena = this.cfg.arena ?? captureArena(need);
+    if (arena.length < need)
+      throw new RangeError(`a replay's arena needs ${need} bytes, the one given has ${arena.length}`);
     const readBuf = (i: number): Uint8Array =>
       arena.subarray(i * DEFAULT_READ_BUFFER, (i + 1) * DEFAULT_READ_BUFFER);
     const writeBuf = (i: number): Uint8Array => {

@@ -9,24 +9,23 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Replay, FrameRole } from './engine.js';
 import { NEIGHBOUR, Sharder } from './shard.js';
 import { listConns } from './listing.js';
-import { FrameBatcher } from './batches.js';
+import { FrameBatcher, Handover } from './batches.js';
+import { adoptSharedArena } from '../capture/arena.js';
+import { DEFAULT_READ_BUFFER } from '../capture/index.js';
 import { workerListing, type MainMessage, type WorkerJob, type WorkerMessage } from './workers.js';
 
 async function main(job: WorkerJob): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('worker_main runs as a worker thread');
-  const post = (m: WorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+  const post = (m: WorkerMessage): void => port.postMessage(m);
   let replay: Replay | null = null;
   const now = (): [number, number] => (replay ? replay.inputTime() : [0, 0]);
+  const arena = adoptSharedArena(job.arena);
   const batcher = job.output
-    ? new FrameBatcher(
-        (buf, used) => {
-          const [sec, nsec] = now();
-          post({ type: 'batch', buf, used, sec, nsec }, [buf]);
-        },
-        job.pending,
-        job.index,
-      )
+    ? new FrameBatcher(arena, Handover.from(job.handover), job.index, (slot, used) => {
+        const [sec, nsec] = now();
+        post({ type: 'batch', slot, used, sec, nsec });
+      })
     : null;
   let sharder: Sharder | null = null;
   replay = new Replay({
@@ -35,6 +34,7 @@ async function main(job: WorkerJob): Promise<void> {
     lenient: job.lenient,
     inputs: job.inputs,
     writer: batcher,
+    arena: arena.subarray(job.readOff, job.readOff + job.inputs.length * DEFAULT_READ_BUFFER),
     seed: job.seed,
     maxConns: job.maxConns,
     progressEvery: job.progressEvery,
@@ -55,7 +55,6 @@ async function main(job: WorkerJob): Promise<void> {
   sharder = new Sharder(r.director, job.count);
   port.on('message', (m: MainMessage) => {
     if (m.type === 'stop') r.requestStop(m.signal);
-    else batcher?.recycle(m.buf);
   });
   try {
     r.open();

@@ -41,12 +41,14 @@ import type { ConnListEntry, ListState, RateValues } from '../control/ipvsadm/in
 import { IpAddr, type Af } from '../wire/addr.js';
 import {
   CaptureWriteError,
+  DEFAULT_READ_BUFFER,
   DEFAULT_WRITE_BUFFER,
   createPcapWriter,
   openOutput,
   type CaptureWriter,
 } from '../capture/index.js';
-import { FrameMerger, type MergedFrameWrite } from './batches.js';
+import { sharedArena, type WasmMemory } from '../capture/arena.js';
+import { FrameMerger, Handover, type MergedFrameWrite } from './batches.js';
 
 /** What the main thread gives each worker (worker_threads workerData). */
 export interface WorkerJob {
@@ -58,8 +60,12 @@ export interface WorkerJob {
   inputs: ReplayInputSpec[];
   /** Send the frames the director sends to the main thread (src/replay/batches.ts); false: the replay writes nothing. */
   output: boolean;
-  /** Batches in flight per worker (FrameBatcher / FrameMerger). */
-  pending: Int32Array;
+  /** The arena shared with the main thread (capture/arena.ts sharedArena): the worker's input buffers and batch slots. */
+  arena: WasmMemory | SharedArrayBuffer;
+  /** Where in the arena the worker's input buffers start (512 KiB per input). */
+  readOff: number;
+  /** The batch slots and their control words (Handover.from). */
+  handover: { workers: number; base: number; stride: number; control: Int32Array };
   seed: number;
   maxConns: number;
   /** Send the counters and connections back for a listing. */
@@ -83,11 +89,11 @@ export interface WorkerListing {
 
 export type WorkerMessage =
   | { type: 'progress'; bytes: number; frames: number; sec: number; nsec: number }
-  | { type: 'batch'; buf: ArrayBuffer; used: number; sec: number; nsec: number }
+  | { type: 'batch'; slot: number; used: number; sec: number; nsec: number }
   | { type: 'done'; summary: ReplaySummary; timedApplied: number; listing: WorkerListing | null }
   | { type: 'error'; kind: string; message: string };
 
-export type MainMessage = { type: 'stop'; signal: string } | { type: 'recycle'; buf: ArrayBuffer };
+export type MainMessage = { type: 'stop'; signal: string };
 
 function addrWords(a: IpAddr): number[] {
   return [a.af, a.w0, a.w1, a.w2, a.w3];
@@ -276,6 +282,13 @@ export class ShardedReplay {
   private listing: ListState | null = null;
   private writers: CaptureWriter[] = [];
   private single: CaptureWriter | null = null;
+  /**
+   * One arena for every thread (capture/arena.ts sharedArena): the main
+   * thread's writer buffers, then per worker its batch slots and its input
+   * buffers (`layout`). Made by open().
+   */
+  private arena: ReturnType<typeof sharedArena> | null = null;
+  private handover: Handover | null = null;
   private outputError: ReplaySummary['outputError'] = null;
   private bytes: number[] = [];
   private frames: number[] = [];
@@ -311,11 +324,20 @@ export class ShardedReplay {
     }
     const names = this.main.director.host.links.map((l) => l.name);
     const outDir = this.cfg.outDir ?? null;
+    const nOut = outDir !== null ? names.length : this.cfg.outFile ? 1 : 0;
+    const n = this.cfg.workers;
+    const base = nOut * DEFAULT_WRITE_BUFFER;
+    const stride = Handover.SLOT_BYTES + this.cfg.inputs.length * DEFAULT_READ_BUFFER;
+    this.arena = sharedArena(base + n * stride);
+    this.handover = Handover.create(n, base, stride);
+    const bytes = this.arena.bytes;
+    const writeBuffer = (i: number): Uint8Array =>
+      bytes.subarray(i * DEFAULT_WRITE_BUFFER, (i + 1) * DEFAULT_WRITE_BUFFER);
     if (outDir !== null)
-      this.writers = names.map((name) =>
-        createPcapWriter(path.join(outDir, `${name}.pcap`), { nanosecond, buffer: writeBuffer() }),
+      this.writers = names.map((name, i) =>
+        createPcapWriter(path.join(outDir, `${name}.pcap`), { nanosecond, buffer: writeBuffer(i) }),
       );
-    else if (this.cfg.outFile) this.single = openOutput(this.cfg.outFile, names, { buffer: writeBuffer() });
+    else if (this.cfg.outFile) this.single = openOutput(this.cfg.outFile, names, { buffer: writeBuffer(0) });
   }
 
   totalBytes(): number {
@@ -351,14 +373,12 @@ export class ShardedReplay {
     const perWorkerCap = this.cfg.maxConns ? Math.ceil(this.cfg.maxConns / n) : 0;
     this.bytes = new Array<number>(n).fill(0);
     this.frames = new Array<number>(n).fill(0);
-    const pending = new Int32Array(new SharedArrayBuffer(4 * n));
+    const arena = this.arena;
+    const handover = this.handover;
+    if (arena === null || handover === null) throw new Error('ShardedReplay.run() before open()');
     const output = this.single !== null || this.writers.length > 0;
-    const merger = new FrameMerger(
-      n,
-      pending,
-      (link, buf, off, capLen, origLen, sec, nsec) =>
-        this.writeFrame(link, buf, off, capLen, origLen, sec, nsec),
-      (i, buf) => this.workers[i]?.postMessage({ type: 'recycle', buf } satisfies MainMessage, [buf]),
+    const merger = new FrameMerger(arena.bytes, handover, (link, buf, off, capLen, origLen, sec, nsec) =>
+      this.writeFrame(link, buf, off, capLen, origLen, sec, nsec),
     );
     const results = await Promise.all(
       Array.from({ length: n }, (_, i) =>
@@ -371,7 +391,14 @@ export class ShardedReplay {
             lenient: this.cfg.lenient === true,
             inputs: [...this.cfg.inputs],
             output,
-            pending,
+            arena: arena.handle,
+            readOff: handover.slotOff(i, 0) + Handover.SLOT_BYTES,
+            handover: {
+              workers: handover.workers,
+              base: handover.base,
+              stride: handover.stride,
+              control: handover.control,
+            },
             seed: this.cfg.seed ?? 1,
             maxConns: perWorkerCap,
             listing: this.cfg.listing,
@@ -422,7 +449,7 @@ export class ShardedReplay {
       w.on('message', (m: WorkerMessage) => {
         try {
           if (m.type === 'batch') {
-            merger.add(job.index, m.buf, m.used);
+            merger.add(job.index, m.slot, m.used);
             merger.watermark(job.index, m.sec, m.nsec);
             merger.drain(this.outputError !== null);
           } else if (m.type === 'progress') {
@@ -481,8 +508,4 @@ export class ShardedReplay {
     this.single = null;
     if (first !== null) throw first;
   }
-}
-
-function writeBuffer(): Uint8Array {
-  return new Uint8Array(DEFAULT_WRITE_BUFFER);
 }

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { arenaCopier, captureArena } from '../../src/capture/arena.js';
+import { Worker } from 'node:worker_threads';
+import { adoptSharedArena, arenaCopier, captureArena, sharedArena } from '../../src/capture/arena.js';
 import { sharedCaptureBuffers } from '../../src/capture/writer.js';
 
 describe('capture arena', () => {
@@ -36,5 +37,39 @@ describe('capture arena', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('a shared arena: a SharedArrayBuffer with a copy function, the same memory in another thread', async () => {
+    const { bytes, handle } = sharedArena(100_000);
+    expect(bytes.buffer).to.be.instanceOf(SharedArrayBuffer);
+    expect(bytes.length).to.be.at.least(100_000);
+    const copy = arenaCopier(bytes.buffer);
+    if (!copy) throw new Error('no copy function');
+    bytes.set([1, 2, 3, 4], 10);
+    copy(5000, 10, 4);
+    expect([...bytes.subarray(5000, 5004)]).to.deep.equal([1, 2, 3, 4]);
+    // adopting it again in this thread changes nothing; another thread sees and changes the same bytes
+    expect(adoptSharedArena(handle).buffer).to.equal(bytes.buffer);
+    const w = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       const u = new Uint8Array(workerData.buffer);
+       u[7000] = u[5001] + 40;
+       parentPort.postMessage(workerData instanceof WebAssembly.Memory);`,
+      { eval: true, workerData: handle },
+    );
+    const wasm = await new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    await w.terminate();
+    expect(wasm).to.equal(true);
+    expect(bytes[7000]).to.equal(42);
+  });
+
+  it('a shared arena made from a plain SharedArrayBuffer copies with copyWithin', () => {
+    const sab = new SharedArrayBuffer(64);
+    const bytes = adoptSharedArena(sab);
+    expect(bytes.buffer).to.equal(sab);
+    expect(arenaCopier(sab)).to.equal(null);
   });
 });

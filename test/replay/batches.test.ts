@@ -6,7 +6,8 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { BATCH_BYTES, FrameBatcher, FrameMerger } from '../../src/replay/batches.js';
+import { BATCH_BYTES, FrameBatcher, FrameMerger, Handover, MAX_PENDING } from '../../src/replay/batches.js';
+import { sharedArena } from '../../src/capture/arena.js';
 
 interface Written {
   link: number;
@@ -16,22 +17,24 @@ interface Written {
   nsec: number;
 }
 
+/** n workers' slots in a shared arena (as ShardedReplay lays them out, without the inputs). */
 function rig(n: number) {
-  const pending = new Int32Array(new SharedArrayBuffer(4 * n));
+  const arena = sharedArena(n * Handover.SLOT_BYTES + 4096).bytes;
+  const handover = Handover.create(n, 0, Handover.SLOT_BYTES);
   const written: Written[] = [];
-  const recycled: number[] = [];
-  const merger = new FrameMerger(
-    n,
-    pending,
-    (link, buf, off, capLen, origLen, sec, nsec) =>
-      written.push({ link, bytes: [...buf.subarray(off, off + capLen)], origLen, sec, nsec }),
-    (w) => recycled.push(w),
+  const posted: number[][] = Array.from({ length: n }, () => []);
+  const merger = new FrameMerger(arena, handover, (link, buf, off, capLen, origLen, sec, nsec) =>
+    written.push({ link, bytes: [...buf.subarray(off, off + capLen)], origLen, sec, nsec }),
   );
   const batchers = Array.from(
     { length: n },
-    (_, i) => new FrameBatcher((buf, used) => merger.add(i, buf, used), pending, i),
+    (_, i) =>
+      new FrameBatcher(arena, handover, i, (slot, used) => {
+        posted[i].push(slot);
+        merger.add(i, slot, used);
+      }),
   );
-  return { pending, written, recycled, merger, batchers };
+  return { arena, handover, written, posted, merger, batchers };
 }
 
 const frame = (tag: number, len = 3): Uint8Array => Uint8Array.from({ length: len }, (_, k) => tag + k);
@@ -84,29 +87,55 @@ describe('replay/batches: frames handed from the workers to the main thread', ()
     expect(written.map((w) => w.bytes[0])).to.deep.equal([7]);
   });
 
-  it('written batches go back to their worker and the in-flight counter drops', () => {
-    const { pending, recycled, merger, batchers } = rig(2);
+  it('written slots go back to their worker, which takes them before fresh ones; the in-flight counter drops', () => {
+    const { handover, posted, merger, batchers } = rig(2);
     // two batches' worth of 100 kB frames from worker 1
     const big = new Uint8Array(100_000);
     for (let i = 0; i < 15; i++) batchers[1].write(0, big, 0, big.length, big.length, 1, i);
-    batchers[1].close();
-    expect(Atomics.load(pending, 1)).to.equal(2);
+    batchers[1].flush();
+    expect(handover.inFlight(1)).to.equal(2);
+    expect(posted[1]).to.deep.equal([0, 1]);
     merger.finish(0);
+    merger.drain();
+    expect(handover.inFlight(1)).to.equal(0);
+    // the next batches reuse slots 0 and 1 (given back in that order), then take fresh ones
+    for (let i = 0; i < 30; i++) batchers[1].write(0, big, 0, big.length, big.length, 2, i);
+    batchers[1].close();
+    expect(posted[1]).to.deep.equal([0, 1, 0, 1, 2]);
+    expect(handover.inFlight(1)).to.equal(3);
     merger.finish(1);
     merger.drain();
-    expect(Atomics.load(pending, 1)).to.equal(0);
-    expect(recycled).to.deep.equal([1, 1]);
+    expect(handover.inFlight(1)).to.equal(0);
+    expect(posted[0]).to.deep.equal([]);
+    expect(MAX_PENDING).to.be.greaterThan(2);
   });
 
-  it('a frame larger than a batch gets a batch of its own', () => {
-    const { written, merger, batchers } = rig(1);
-    const huge = new Uint8Array(BATCH_BYTES + 100).fill(9);
-    batchers[0].write(0, huge, 0, huge.length, huge.length, 1, 0);
+  it('copies parts from the arena, and small and large parts from outside it, byte for byte', () => {
+    const { arena, written, merger, batchers } = rig(1);
+    // a source inside the shared arena (as a worker's input buffers are): past the worker's slots
+    const own = arena.subarray(Handover.SLOT_BYTES, Handover.SLOT_BYTES + 4096);
+    for (let i = 0; i < 4096; i++) own[i] = (i * 7) & 255;
+    const outside = Uint8Array.from({ length: 3000 }, (_, i) => (i * 13) & 255);
+    batchers[0].writeParts(0, outside, 5, 40, own, 100, 1500, 1540, 1, 0); // small outside + arena part
+    batchers[0].writeParts(1, outside, 0, 2000, own, 0, 0, 2000, 1, 1); // large outside part
+    batchers[0].write(2, own, 7, 33, 60, 1, 2); // arena part alone
     batchers[0].close();
     merger.finish(0);
     merger.drain();
-    expect(written).to.have.length(1);
-    expect(written[0].bytes.length).to.equal(huge.length);
+    expect(written.map((w) => w.bytes)).to.deep.equal([
+      [...outside.subarray(5, 45), ...own.subarray(100, 1600)],
+      [...outside.subarray(0, 2000)],
+      [...own.subarray(7, 40)],
+    ]);
+  });
+
+  it('a record larger than a batch is refused (frames are at most 256 KiB)', () => {
+    const { batchers } = rig(1);
+    const huge = new Uint8Array(BATCH_BYTES + 100).fill(9);
+    expect(() => batchers[0].write(0, huge, 0, huge.length, huge.length, 1, 0)).to.throw(
+      RangeError,
+      /does not fit/,
+    );
   });
 
   it('property: the merge of sorted per-worker streams is the k-way merge by timestamp, ties to the lower worker', () => {
