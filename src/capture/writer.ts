@@ -129,24 +129,22 @@ export interface CaptureWriter {
   close(): void;
 }
 
-abstract class BatchWriter implements CaptureWriter {
-  readonly file: string;
-  readonly format: 'pcap' | 'pcapng';
-  framesWritten = 0;
-  bytesWritten = 0;
+/**
+ * Copies frames into `out`, a view of `whole` (its whole ArrayBuffer) at
+ * `outBase`, without allocating where it can (`copyBytes`). What a source
+ * buffer is (its ArrayBuffer, offset, whether it shares out's) is cached
+ * while the same source comes back, one cache per part (`copyIn`: `write`
+ * and the first part of `writeParts`; `copyIn1`: the second part), so two
+ * alternating sources do not evict each other: the `buffer` / `byteOffset`
+ * getters are calls into V8's runtime, too slow to pay per frame. The base of
+ * the capture writers and of a sharded replay's FrameBatcher (replay/batches.ts).
+ */
+export abstract class FrameCopier {
   declare protected out: Uint8Array;
-  declare protected dv: DataView;
-  /** A view of out's whole ArrayBuffer and out's offset in it (for copyWithin from a shared buffer). */
   declare protected whole: Uint8Array;
   protected outBase = 0;
   /** The arena's copy function when `out` lies in a capture arena (arena.ts), else null. */
   private arenaCopy: ArenaCopy | null = null;
-  /**
-   * The last source buffer copied from, its ArrayBuffer and offset, and
-   * whether it shares out's ArrayBuffer — one cache per part (`write` and the
-   * first part of `writeParts` use slot 0, the second part slot 1), so two
-   * alternating sources do not evict each other.
-   */
   private src: Uint8Array | null = null;
   private srcBuffer: ArrayBufferLike = new ArrayBuffer(0);
   private srcBase = 0;
@@ -155,6 +153,66 @@ abstract class BatchWriter implements CaptureWriter {
   private src1Buffer: ArrayBufferLike = new ArrayBuffer(0);
   private src1Base = 0;
   private src1Shared = false;
+
+  /** Copies into `out` from now on. */
+  protected target(out: Uint8Array): void {
+    this.out = out;
+    this.whole = new Uint8Array(out.buffer);
+    this.outBase = out.byteOffset;
+    this.arenaCopy = arenaCopier(out.buffer);
+    this.src = null;
+    this.src1 = null;
+  }
+
+  /** Copies buf[off .. off + len) to out[p ..). */
+  protected copyIn(buf: Uint8Array, off: number, len: number, p: number): void {
+    if (buf !== this.src) {
+      this.src = buf;
+      this.srcBuffer = buf.buffer;
+      this.srcBase = buf.byteOffset;
+      this.srcShared = buf.buffer === this.whole.buffer;
+    }
+    copyBytes(
+      this.whole,
+      this.arenaCopy,
+      this.outBase + p,
+      buf,
+      off,
+      len,
+      this.srcShared,
+      this.srcBuffer,
+      this.srcBase,
+    );
+  }
+
+  /** copyIn for the second part of `writeParts` (its own source cache). */
+  protected copyIn1(buf: Uint8Array, off: number, len: number, p: number): void {
+    if (buf !== this.src1) {
+      this.src1 = buf;
+      this.src1Buffer = buf.buffer;
+      this.src1Base = buf.byteOffset;
+      this.src1Shared = buf.buffer === this.whole.buffer;
+    }
+    copyBytes(
+      this.whole,
+      this.arenaCopy,
+      this.outBase + p,
+      buf,
+      off,
+      len,
+      this.src1Shared,
+      this.src1Buffer,
+      this.src1Base,
+    );
+  }
+}
+
+abstract class BatchWriter extends FrameCopier implements CaptureWriter {
+  readonly file: string;
+  readonly format: 'pcap' | 'pcapng';
+  framesWritten = 0;
+  bytesWritten = 0;
+  declare protected dv: DataView;
   protected pos = 0;
   /**
    * Bytes usable in `out`: its length while the writer is open, -1 once it is
@@ -167,16 +225,15 @@ abstract class BatchWriter implements CaptureWriter {
   private failure: CaptureWriteError | null = null;
 
   constructor(file: string, format: 'pcap' | 'pcapng', opts: WriterOptions) {
+    super();
     this.file = file;
     this.format = format;
     if (opts.buffer && opts.buffer.length < 64)
       throw new RangeError("a capture writer's buffer needs at least 64 bytes");
-    this.out =
-      opts.buffer ?? new Uint8Array(Math.max(64, Math.floor(opts.bufferSize ?? DEFAULT_WRITE_BUFFER)));
+    this.target(
+      opts.buffer ?? new Uint8Array(Math.max(64, Math.floor(opts.bufferSize ?? DEFAULT_WRITE_BUFFER))),
+    );
     this.dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
-    this.whole = new Uint8Array(this.out.buffer);
-    this.outBase = this.out.byteOffset;
-    this.arenaCopy = arenaCopier(this.out.buffer);
     this.limit = this.out.length;
     try {
       this.fd = openSync(file, 'w');
@@ -225,14 +282,9 @@ abstract class BatchWriter implements CaptureWriter {
     if (keep < this.pos && keep + n <= this.out.length) this.flushTo(this.pos - keep);
     else this.flush();
     if (n > this.out.length) {
-      this.out = new Uint8Array(n);
+      this.target(new Uint8Array(n));
       this.dv = new DataView(this.out.buffer, this.out.byteOffset, this.out.byteLength);
-      this.whole = this.out;
-      this.outBase = 0;
-      this.arenaCopy = null;
       this.limit = n;
-      this.src = null;
-      this.src1 = null;
     }
   }
 
@@ -269,56 +321,6 @@ abstract class BatchWriter implements CaptureWriter {
     } catch (e) {
       throw new CaptureWriteError(this.file, e);
     }
-  }
-
-  /**
-   * Copies buf[off .. off + len) to out[p ..): with copyWithin when buf shares
-   * out's ArrayBuffer, else through a view. What `buf` is (its ArrayBuffer,
-   * offset, whether shared) is cached while the same buf comes back, as the
-   * reader's does: the `buffer` / `byteOffset` getters are calls into V8's
-   * runtime, too slow to pay per frame.
-   */
-  protected copyIn(buf: Uint8Array, off: number, len: number, p: number): void {
-    if (buf !== this.src) this.learnSource(buf);
-    copyBytes(
-      this.whole,
-      this.arenaCopy,
-      this.outBase + p,
-      buf,
-      off,
-      len,
-      this.srcShared,
-      this.srcBuffer,
-      this.srcBase,
-    );
-  }
-
-  /** copyIn for the second part of `writeParts` (its own source cache). */
-  protected copyIn1(buf: Uint8Array, off: number, len: number, p: number): void {
-    if (buf !== this.src1) {
-      this.src1 = buf;
-      this.src1Buffer = buf.buffer;
-      this.src1Base = buf.byteOffset;
-      this.src1Shared = buf.buffer === this.whole.buffer;
-    }
-    copyBytes(
-      this.whole,
-      this.arenaCopy,
-      this.outBase + p,
-      buf,
-      off,
-      len,
-      this.src1Shared,
-      this.src1Buffer,
-      this.src1Base,
-    );
-  }
-
-  private learnSource(buf: Uint8Array): void {
-    this.src = buf;
-    this.srcBuffer = buf.buffer;
-    this.srcBase = buf.byteOffset;
-    this.srcShared = buf.buffer === this.whole.buffer;
   }
 
   private closeQuietly(): void {
@@ -567,11 +569,9 @@ function smallCopy(src: Uint8Array, off: number, len: number, dst: Uint8Array, p
  * it can: `shared` says src lies in whole's ArrayBuffer (`srcBase` is its
  * offset there), then `copy` (the arena's, arena.ts) or copyWithin moves the
  * bytes; otherwise a small part goes byte by byte and a larger one through a
- * view of `srcBuffer`. The writers' and the sharded replay's FrameBatcher's
- * one way of copying a frame; they cache `shared`, `srcBuffer` and `srcBase`
- * per source (the getters are calls into V8's runtime, too slow per frame).
+ * view of `srcBuffer`.
  */
-export function copyBytes(
+function copyBytes(
   whole: Uint8Array,
   copy: ArenaCopy | null,
   dst: number,

@@ -35,8 +35,7 @@
  * medians of five alternated runs each).
  */
 import type { CaptureWriter } from '../capture/index.js';
-import { arenaCopier, type ArenaCopy } from '../capture/arena.js';
-import { copyBytes } from '../capture/writer.js';
+import { FrameCopier } from '../capture/writer.js';
 
 export const BATCH_BYTES = 1 << 20;
 const REC_HDR = 20;
@@ -96,13 +95,12 @@ export class Handover {
  * arena `arena` (a view of its whole buffer), posting each when full (or on
  * flush) as post(slot, used).
  */
-export class FrameBatcher implements CaptureWriter {
+export class FrameBatcher extends FrameCopier implements CaptureWriter {
   readonly file = '(main thread)';
   readonly format = 'pcapng' as const;
   framesWritten = 0;
   bytesWritten = 0;
   private readonly dv: DataView;
-  private readonly copy: ArenaCopy | null;
   private readonly c: number;
   /** The current slot, its arena offset, the write position in it. */
   private slot = -1;
@@ -111,24 +109,17 @@ export class FrameBatcher implements CaptureWriter {
   /** Slots never used yet start here. */
   private fresh = 0;
   private closed = false;
-  /** The last source of each part (as BatchWriter caches them): it, its buffer and offset, whether in the arena. */
-  private src: Uint8Array | null = null;
-  private srcBuffer: ArrayBufferLike = new ArrayBuffer(0);
-  private srcBase = 0;
-  private srcShared = false;
-  private src1: Uint8Array | null = null;
-  private src1Buffer: ArrayBufferLike = new ArrayBuffer(0);
-  private src1Base = 0;
-  private src1Shared = false;
 
   constructor(
-    private readonly arena: Uint8Array,
+    arena: Uint8Array,
     private readonly handover: Handover,
     private readonly index: number,
     private readonly post: (slot: number, used: number) => void,
   ) {
+    super();
+    wholeArena(arena);
+    this.target(arena);
     this.dv = new DataView(arena.buffer, arena.byteOffset, arena.byteLength);
-    this.copy = arenaCopier(arena.buffer);
     this.c = index * WORDS;
   }
 
@@ -165,44 +156,8 @@ export class FrameBatcher implements CaptureWriter {
     dv.setUint32(p + 8, ifaceIndex, true);
     dv.setUint32(p + 12, aLen + bLen, true);
     dv.setUint32(p + 16, origLen, true);
-    if (aLen > 0) {
-      if (a !== this.src) {
-        this.src = a;
-        this.srcBuffer = a.buffer;
-        this.srcBase = a.byteOffset;
-        this.srcShared = a.buffer === this.arena.buffer;
-      }
-      copyBytes(
-        this.arena,
-        this.copy,
-        p + REC_HDR,
-        a,
-        aOff,
-        aLen,
-        this.srcShared,
-        this.srcBuffer,
-        this.srcBase,
-      );
-    }
-    if (bLen > 0) {
-      if (b !== this.src1) {
-        this.src1 = b;
-        this.src1Buffer = b.buffer;
-        this.src1Base = b.byteOffset;
-        this.src1Shared = b.buffer === this.arena.buffer;
-      }
-      copyBytes(
-        this.arena,
-        this.copy,
-        p + REC_HDR + aLen,
-        b,
-        bOff,
-        bLen,
-        this.src1Shared,
-        this.src1Buffer,
-        this.src1Base,
-      );
-    }
+    if (aLen > 0) this.copyIn(a, aOff, aLen, p + REC_HDR);
+    if (bLen > 0) this.copyIn1(b, bOff, bLen, p + REC_HDR + aLen);
     this.pos += need;
     this.framesWritten++;
     this.bytesWritten += aLen + bLen;
@@ -293,6 +248,7 @@ export class FrameMerger {
     private readonly write: MergedFrameWrite,
   ) {
     const n = handover.workers;
+    wholeArena(arena);
     this.dv = new DataView(arena.buffer, arena.byteOffset, arena.byteLength);
     this.queues = Array.from({ length: n }, () => []);
     this.pos = new Array<number>(n).fill(0);
@@ -389,4 +345,10 @@ export class FrameMerger {
     Atomics.sub(ctl, c + PENDING, 1);
     Atomics.notify(ctl, c + PENDING);
   }
+}
+
+/** Slot offsets are offsets in the arena's buffer: the view given must be the whole of it. */
+function wholeArena(arena: Uint8Array): void {
+  if (arena.byteOffset !== 0 || arena.byteLength !== arena.buffer.byteLength)
+    throw new RangeError('the batches need a view of the whole shared arena');
 }
