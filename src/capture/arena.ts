@@ -18,10 +18,7 @@
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  Memory: {
-    new (desc: { initial: number; maximum: number; shared?: boolean }): WasmMemory;
-    prototype: object;
-  };
+  Memory: new (desc: { initial: number; maximum: number; shared?: boolean }) => WasmMemory;
 };
 
 /** A WebAssembly.Memory; a shared one's buffer is a SharedArrayBuffer. */

@@ -285,7 +285,7 @@ export class ShardedReplay {
   /**
    * One arena for every thread (capture/arena.ts sharedArena): the main
    * thread's writer buffers, then per worker its batch slots and its input
-   * buffers (`layout`). Made by open().
+   * buffers. Made by open().
    */
   private arena: ReturnType<typeof sharedArena> | null = null;
   private handover: Handover | null = null;
@@ -393,12 +393,7 @@ export class ShardedReplay {
             output,
             arena: arena.handle,
             readOff: handover.slotOff(i, 0) + Handover.SLOT_BYTES,
-            handover: {
-              workers: handover.workers,
-              base: handover.base,
-              stride: handover.stride,
-              control: handover.control,
-            },
+            handover,
             seed: this.cfg.seed ?? 1,
             maxConns: perWorkerCap,
             listing: this.cfg.listing,
