@@ -24,7 +24,7 @@
  * `Buffer#copy` allocates the same view internally. Copying a capture
  * unchanged (our reader into this writer, bench/suites/capture.ts) runs at
  * ~0.73-0.8x the speed of a bare 1 MiB read/write loop with shared buffers,
- * ~0.94x a minimal loop doing the same copies with no checks (bench/RESULTS.md).
+ * 0.92-0.95x a minimal loop doing the same copies with no checks (bench/RESULTS.md).
  *
  * Errors while creating or writing the file raise CaptureWriteError with a
  * one-line message naming the file and the cause (`cannot write capture
