@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { BATCH_BYTES, FrameBatcher, FrameMerger, Handover, MAX_PENDING } from '../../src/replay/batches.js';
-import { sharedArena } from '../../src/capture/arena.js';
+import { adoptSharedArena, arenaCopier, sharedArena } from '../../src/capture/arena.js';
 
 interface Written {
   link: number;
@@ -18,8 +18,10 @@ interface Written {
 }
 
 /** n workers' slots in a shared arena (as ShardedReplay lays them out, without the inputs). */
-function rig(n: number) {
-  const arena = sharedArena(n * Handover.SLOT_BYTES + 4096).bytes;
+function rig(n: number, plain = false) {
+  const bytes = n * Handover.SLOT_BYTES + 4096;
+  // plain: a SharedArrayBuffer without WebAssembly (copied with copyWithin), as where wasm is refused
+  const arena = plain ? adoptSharedArena(new SharedArrayBuffer(bytes)) : sharedArena(bytes).bytes;
   const handover = Handover.create(n, 0, Handover.SLOT_BYTES);
   const written: Written[] = [];
   const posted: number[][] = Array.from({ length: n }, () => []);
@@ -110,24 +112,28 @@ describe('replay/batches: frames handed from the workers to the main thread', ()
     expect(MAX_PENDING).to.be.greaterThan(2);
   });
 
-  it('copies parts from the arena, and small and large parts from outside it, byte for byte', () => {
-    const { arena, written, merger, batchers } = rig(1);
-    // a source inside the shared arena (as a worker's input buffers are): past the worker's slots
-    const own = arena.subarray(Handover.SLOT_BYTES, Handover.SLOT_BYTES + 4096);
-    for (let i = 0; i < 4096; i++) own[i] = (i * 7) & 255;
-    const outside = Uint8Array.from({ length: 3000 }, (_, i) => (i * 13) & 255);
-    batchers[0].writeParts(0, outside, 5, 40, own, 100, 1500, 1540, 1, 0); // small outside + arena part
-    batchers[0].writeParts(1, outside, 0, 2000, own, 0, 0, 2000, 1, 1); // large outside part
-    batchers[0].write(2, own, 7, 33, 60, 1, 2); // arena part alone
-    batchers[0].close();
-    merger.finish(0);
-    merger.drain();
-    expect(written.map((w) => w.bytes)).to.deep.equal([
-      [...outside.subarray(5, 45), ...own.subarray(100, 1600)],
-      [...outside.subarray(0, 2000)],
-      [...own.subarray(7, 40)],
-    ]);
-  });
+  for (const plain of [false, true])
+    it(`copies parts from the arena, and small and large parts from outside it, byte for byte (${
+      plain ? 'plain SharedArrayBuffer' : 'shared WebAssembly memory'
+    })`, () => {
+      const { arena, written, merger, batchers } = rig(1, plain);
+      expect(arenaCopier(arena.buffer) === null).to.equal(plain);
+      // a source inside the shared arena (as a worker's input buffers are): past the worker's slots
+      const own = arena.subarray(Handover.SLOT_BYTES, Handover.SLOT_BYTES + 4096);
+      for (let i = 0; i < 4096; i++) own[i] = (i * 7) & 255;
+      const outside = Uint8Array.from({ length: 3000 }, (_, i) => (i * 13) & 255);
+      batchers[0].writeParts(0, outside, 5, 40, own, 100, 1500, 1540, 1, 0); // small outside + arena part
+      batchers[0].writeParts(1, outside, 0, 2000, own, 0, 0, 2000, 1, 1); // large outside part
+      batchers[0].write(2, own, 7, 33, 60, 1, 2); // arena part alone
+      batchers[0].close();
+      merger.finish(0);
+      merger.drain();
+      expect(written.map((w) => w.bytes)).to.deep.equal([
+        [...outside.subarray(5, 45), ...own.subarray(100, 1600)],
+        [...outside.subarray(0, 2000)],
+        [...own.subarray(7, 40)],
+      ]);
+    });
 
   it('a record larger than a batch is refused (frames are at most 256 KiB)', () => {
     const { batchers } = rig(1);
