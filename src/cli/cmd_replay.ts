@@ -9,6 +9,7 @@ import { SingleBar } from 'cli-progress';
 import { Replay, ReplayInputError, type ReplayInputSpec, type ReplaySummary } from '../replay/engine.js';
 import { listState } from '../replay/listing.js';
 import { ShardedReplay, ReplayWorkerError } from '../replay/workers.js';
+import { collectGarbageNow } from '../replay/gc.js';
 import type { ListState } from '../control/ipvsadm/index.js';
 import { runIpvsadmListing } from '../control/ipvsadm/index.js';
 import { splitWords } from '../control/shell.js';
@@ -120,6 +121,9 @@ export async function runReplay(opts: ReplayCliOptions, bare: string[]): Promise
       seed,
       maxConns,
       onWarning: (m: string) => process.stderr.write(`ipvs-sim: warning: ${m}\n`),
+      releaseMemory: () => {
+        collectGarbageNow();
+      },
     };
     replay = workers > 1 ? new ShardedReplay({ ...common, workers, listing }) : new Replay(common);
   } catch (e) {

@@ -46,6 +46,8 @@ export interface DirectorOptions {
   sink?: FrameSink;
   /** Scheduler registry (default: all fourteen). */
   schedulers?: SchedulerRegistry;
+  /** Frees memory between the columns of a large connection-table growth (ConnTableOptions.release). */
+  releaseMemory?: (() => void) | null;
 }
 
 /** Interval of the kernel's defence_work timer (update_defense_level), ms. */
@@ -90,7 +92,11 @@ export class Director implements SetupTarget {
       this.sysctl,
     );
     // room for a busy replay from the start (growth copies every column)
-    this.conns = new ConnTable({ maxConns: opts.maxConns ?? 0, initialCapacity: 65536 });
+    this.conns = new ConnTable({
+      maxConns: opts.maxConns ?? 0,
+      initialCapacity: 65536,
+      release: opts.releaseMemory ?? null,
+    });
     this.ops = new ConnOps({ ipvs: this.ipvs, conns: this.conns, clock: this.env });
     this.ipvs.connHooks = { expireNodestConns: () => this.ops.flushNodest() };
     this.xmit = new Xmit(this.env, this.ipvs, this.conns, this.ops);

@@ -92,6 +92,11 @@ export interface ReplayConfig {
    * (another worker's neighbour information: Director.observe).
    */
   frameFilter?: ((link: number, buf: Uint8Array, off: number, capLen: number) => number) | null;
+  /**
+   * Frees memory between the columns of a large connection-table growth
+   * (ConnTableOptions.release); the CLI passes `collectGarbageNow` (gc.ts).
+   */
+  releaseMemory?: (() => void) | null;
   /** Scheduler registry of the director (default: all fourteen); sched-report maps every name to one scheduler. */
   schedulers?: SchedulerRegistry | null;
 }
@@ -257,6 +262,7 @@ export class Replay {
         seed: cfg.seed ?? 1,
         maxConns: cfg.maxConns ?? 0,
         schedulers: cfg.schedulers ?? undefined,
+        releaseMemory: cfg.releaseMemory ?? null,
       });
     validateSetup(this.script, make);
     this.director = make();

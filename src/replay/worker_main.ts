@@ -11,6 +11,7 @@ import { NEIGHBOUR, Sharder } from './shard.js';
 import { listConns } from './listing.js';
 import { FrameBatcher, Handover } from './batches.js';
 import { adoptSharedArena } from '../capture/arena.js';
+import { collectGarbageNow } from './gc.js';
 import { DEFAULT_READ_BUFFER } from '../capture/index.js';
 import { workerListing, type MainMessage, type WorkerJob, type WorkerMessage } from './workers.js';
 
@@ -37,6 +38,11 @@ async function main(job: WorkerJob): Promise<void> {
     arena: arena.subarray(job.readOff, job.readOff + job.inputs.length * DEFAULT_READ_BUFFER),
     seed: job.seed,
     maxConns: job.maxConns,
+    releaseMemory: job.releaseMemory
+      ? () => {
+          collectGarbageNow();
+        }
+      : null,
     progressEvery: job.progressEvery,
     onProgress: (bytes, frames) => {
       // what is batched so far goes out with the position, so the main thread can merge up to it

@@ -68,6 +68,8 @@ export interface WorkerJob {
   handover: { workers: number; base: number; stride: number; control: Int32Array };
   seed: number;
   maxConns: number;
+  /** The worker's connection table frees memory as it grows (collectGarbageNow, gc.ts) where the main thread was asked to. */
+  releaseMemory: boolean;
   /** Send the counters and connections back for a listing. */
   listing: boolean;
   progressEvery: number;
@@ -247,7 +249,16 @@ function startWorker(job: WorkerJob): Worker {
 
 export type ShardedReplayConfig = Pick<
   ReplayConfig,
-  'setupText' | 'setupFile' | 'lenient' | 'inputs' | 'outDir' | 'outFile' | 'seed' | 'maxConns' | 'onWarning'
+  | 'setupText'
+  | 'setupFile'
+  | 'lenient'
+  | 'inputs'
+  | 'outDir'
+  | 'outFile'
+  | 'seed'
+  | 'maxConns'
+  | 'onWarning'
+  | 'releaseMemory'
 > & {
   workers: number;
   /** Collect what `--stats` / `--list` print. */
@@ -396,6 +407,7 @@ export class ShardedReplay {
             handover,
             seed: this.cfg.seed ?? 1,
             maxConns: perWorkerCap,
+            releaseMemory: this.cfg.releaseMemory != null,
             listing: this.cfg.listing,
             progressEvery: this.cfg.progressEvery ?? 16384,
           },

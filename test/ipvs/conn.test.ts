@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConnFlag, ConnTable, IPPROTO_IP, connHash } from '../../src/ipvs/conn.js';
+import { ConnFlag, ConnTable, IPPROTO_IP, RELEASE_FROM, connHash } from '../../src/ipvs/conn.js';
 import { IpAddr } from '../../src/wire/addr.js';
 
 const TCP = 6;
@@ -366,6 +366,33 @@ describe('ConnTable', () => {
           1000 + i,
         ]);
       }
+    });
+
+    it('a growth past RELEASE_FROM entries calls the release hook between its columns, and keeps every entry', () => {
+      let calls = 0;
+      const t = new ConnTable({ initialCapacity: RELEASE_FROM, release: () => calls++ });
+      const c = new Uint32Array(4);
+      const n = RELEASE_FROM + 10;
+      for (let i = 0; i < n; i++) {
+        c[0] = 0x0b000000 + i;
+        const id = t.insert(4, TCP, c, 1024, VIP, 80, RIP, 80, DROUTE, i & 0xff, 0);
+        t.arm(id, 1000 + i);
+      }
+      // one growth (to 1.2x), the hook run after each of its five groups of columns
+      expect(calls).to.equal(5);
+      for (const i of [0, 1, RELEASE_FROM - 1, RELEASE_FROM, n - 1]) {
+        c[0] = 0x0b000000 + i;
+        const id = t.lookupIn(4, TCP, c, 1024, VIP, 80);
+        expect([t.destId[id], t.expires[id]]).to.deep.equal([i & 0xff, 1000 + i]);
+      }
+      // smaller growths do not call it
+      let small = 0;
+      const u = new ConnTable({ initialCapacity: 4, release: () => small++ });
+      for (let i = 0; i < 5000; i++) {
+        c[0] = 0x0c000000 + i;
+        u.insert(4, TCP, c, 1024, VIP, 80, RIP, 80, DROUTE, 0, 0);
+      }
+      expect(small).to.equal(0);
     });
 
     it('reuses the most recently freed id first', () => {
