@@ -121,9 +121,7 @@ export async function runReplay(opts: ReplayCliOptions, bare: string[]): Promise
       seed,
       maxConns,
       onWarning: (m: string) => process.stderr.write(`ipvs-sim: warning: ${m}\n`),
-      releaseMemory: () => {
-        collectGarbageNow();
-      },
+      releaseMemory: collectGarbageNow,
     };
     replay = workers > 1 ? new ShardedReplay({ ...common, workers, listing }) : new Replay(common);
   } catch (e) {

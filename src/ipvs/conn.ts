@@ -203,7 +203,7 @@ export interface ConnTableOptions {
    * Without it a growth holds every old column and every new one at once:
    * ~62 bytes per entry more at the peak (the uncapped 10^7-connection SYN
    * flood of bench/suites/memory.ts: peak RSS minus the table 264-349 MB
-   * without, 218-228 MB with).
+   * without, 176-253 MB with).
    */
   release?: (() => void) | null;
 }

@@ -38,11 +38,7 @@ async function main(job: WorkerJob): Promise<void> {
     arena: arena.subarray(job.readOff, job.readOff + job.inputs.length * DEFAULT_READ_BUFFER),
     seed: job.seed,
     maxConns: job.maxConns,
-    releaseMemory: job.releaseMemory
-      ? () => {
-          collectGarbageNow();
-        }
-      : null,
+    releaseMemory: job.releaseMemory ? collectGarbageNow : null,
     progressEvery: job.progressEvery,
     onProgress: (bytes, frames) => {
       // what is batched so far goes out with the position, so the main thread can merge up to it
